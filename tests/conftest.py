@@ -1,0 +1,196 @@
+"""Shared fixtures: real servers when their binaries are present, with a clear reason when they are not.
+
+- ``redis_url``: a private ``redis-server`` on a free port (skips when the binary is missing).
+- ``postgres_url``: a private PostgreSQL cluster made with ``initdb`` in a temporary folder (skips when missing).
+- ``database_url``: parametrised over SQLite and PostgreSQL, migrated to head.
+- ``sessions``: a sessionmaker on a migrated ``database_url``.
+- ``store``: parametrised over the embedded store and real Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from intake.db import make_engine, make_sessionmaker
+from intake.migrate import upgrade
+from intake.store import RedisSessionStore, embedded_store, redis_store
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+IN_CI = os.environ.get("CI") == "true"
+
+os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _find(binary: str, extra_dirs: tuple[str, ...] = ()) -> str | None:
+    found = shutil.which(binary)
+    if found:
+        return found
+    for d in extra_dirs:
+        candidate = Path(d) / binary
+        if candidate.exists():
+            return str(candidate)
+    return None
+
+
+def _skip_or_fail(reason: str) -> None:
+    # In CI the servers are installed by .ci/run: a missing one is a broken CI, not a reason to skip.
+    if IN_CI:
+        pytest.fail(f"CI must provide this: {reason}")
+    pytest.skip(reason)
+
+
+def _wait_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    binary = _find("redis-server")
+    if binary is None:
+        _skip_or_fail("redis-server is not installed (apt-get install redis-server)")
+        raise AssertionError  # unreachable
+    port = free_port()
+    tmp = tempfile.mkdtemp(prefix="intake-redis-")
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_port(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> Iterator[str]:
+    """A clean database on the shared test server for each test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server)
+    client.flushdb()
+    client.close()
+    yield redis_server
+
+
+PG_DIRS = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster; ``POSTGRES_TEST_URL`` points at an existing server instead."""
+    existing = os.environ.get("POSTGRES_TEST_URL")
+    if existing:
+        yield existing
+        return
+    initdb = _find("initdb", PG_DIRS)
+    pg_ctl = _find("pg_ctl", PG_DIRS)
+    if initdb is None or pg_ctl is None:
+        _skip_or_fail("PostgreSQL server binaries (initdb, pg_ctl) are not installed (apt-get install postgresql)")
+        raise AssertionError
+    tmp = Path(tempfile.mkdtemp(prefix="intake-pg-"))
+    data = tmp / "data"
+    port = free_port()
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        # PostgreSQL refuses to run as root: use the 'postgres' system user when there is one.
+        if shutil.which("runuser") is None or subprocess.run(["id", "postgres"], capture_output=True).returncode:
+            _skip_or_fail("running as root without a 'postgres' user to run PostgreSQL")
+        shutil.chown(tmp, "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [*run_as, initdb, "-D", str(data), "-U", "intake", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [*run_as, pg_ctl, "-D", str(data), "-l", str(tmp / "log"), "-w", "-o",
+         f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+         " -c synchronous_commit=off -c max_connections=200",
+         "start"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://intake@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh empty database for each test."""
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = postgres_server.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_server.rsplit("/", 1)[0] + "/" + name
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'intake.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database: SQLite, and PostgreSQL when present."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'intake.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture(params=["embedded", pytest.param("redis", marks=pytest.mark.redis)])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[RedisSessionStore]:
+    """The session store, over the embedded server and over a real redis-server."""
+    if request.param == "embedded":
+        s = embedded_store()
+    else:
+        s = redis_store(request.getfixturevalue("redis_url"))
+    yield s
+    await s.close()
