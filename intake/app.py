@@ -99,8 +99,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         knowledge_ok = res.knowledge is not None
         ok = store_ok and db_ok and knowledge_ok
         return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "store": store_ok, "database": db_ok,
-             "knowledge": knowledge_ok},
+            {
+                "status": "ok" if ok else "unavailable",
+                "store": store_ok,
+                "database": db_ok,
+                "knowledge": knowledge_ok,
+            },
             status_code=200 if ok else 503,
         )
 

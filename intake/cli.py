@@ -32,11 +32,18 @@ def serve(
     settings = get_settings()
     logs.configure(settings.intake_log_level)
     if workers > 1 and not settings.redis_url:
-        raise typer.BadParameter("several workers need a shared session store: set REDIS_URL", param_hint="--workers")
+        raise typer.BadParameter(
+            "several workers need a shared session store: set REDIS_URL", param_hint="--workers"
+        )
     if migrate:
         upgrade(settings.database_url)
     uvicorn.run(
-        "intake.app:create_app", factory=True, host=host, port=port, workers=workers, access_log=False,
+        "intake.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
         log_config=None,
     )
 

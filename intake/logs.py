@@ -16,8 +16,21 @@ from typing import Any
 
 # Keys whose values are never written to the log: message text and user identifiers.
 SENSITIVE_KEYS = frozenset(
-    {"text", "message", "body", "user_id", "userId", "line_user_id", "reply_token", "replyToken", "password",
-     "phone", "name", "transcript", "content"}
+    {
+        "text",
+        "message",
+        "body",
+        "user_id",
+        "userId",
+        "line_user_id",
+        "reply_token",
+        "replyToken",
+        "password",
+        "phone",
+        "name",
+        "transcript",
+        "content",
+    }
 )
 _LINE_ID = re.compile(r"\b[UCR][0-9a-f]{32}\b")
 

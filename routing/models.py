@@ -10,7 +10,18 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intake.db import Base, utcnow
@@ -128,7 +139,9 @@ class Message(Base):
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # LINE's webhookEventId for inbound events: the database-level guard against double processing.
     line_event_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
-    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"), default=None)
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL"), default=None
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
@@ -147,7 +160,9 @@ class Ticket(Base):
     number: Mapped[str] = mapped_column(String(32), unique=True)
     pack: Mapped[str] = mapped_column(String(64))
     knowledge_version: Mapped[str] = mapped_column(String(64))
-    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id", ondelete="SET NULL"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("resident.id", ondelete="SET NULL"), index=True
+    )
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id", ondelete="SET NULL"))
     # Triage: fields as a list of Field values (介護, 障害, 子ども, 困窮, 狭間).
     fields: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -169,7 +184,9 @@ class Ticket(Base):
     related_window_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     meeting_kind: Mapped[MeetingKind | None] = mapped_column(_enum(MeetingKind, "meeting_kind"), default=None)
     handoff: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus, "ticket_status"), default=TicketStatus.NEW)
+    status: Mapped[TicketStatus] = mapped_column(
+        _enum(TicketStatus, "ticket_status"), default=TicketStatus.NEW
+    )
     outcome: Mapped[str | None] = mapped_column(Text, default=None)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -311,7 +328,9 @@ class Outbox(Base):
     messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     # X-Line-Retry-Key: the same UUID on every attempt, so LINE delivers once.
     retry_key: Mapped[str] = mapped_column(String(36), unique=True)
-    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING)
+    status: Mapped[OutboxStatus] = mapped_column(
+        _enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(255), default=None)

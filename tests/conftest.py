@@ -78,7 +78,19 @@ def redis_server() -> Iterator[str]:
     port = free_port()
     tmp = tempfile.mkdtemp(prefix="intake-redis-")
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            tmp,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -115,7 +127,9 @@ def postgres_server() -> Iterator[str]:
     initdb = _find("initdb", PG_DIRS)
     pg_ctl = _find("pg_ctl", PG_DIRS)
     if initdb is None or pg_ctl is None:
-        _skip_or_fail("PostgreSQL server binaries (initdb, pg_ctl) are not installed (apt-get install postgresql)")
+        _skip_or_fail(
+            "PostgreSQL server binaries (initdb, pg_ctl) are not installed (apt-get install postgresql)"
+        )
         raise AssertionError
     tmp = Path(tempfile.mkdtemp(prefix="intake-pg-"))
     data = tmp / "data"
@@ -123,7 +137,10 @@ def postgres_server() -> Iterator[str]:
     run_as: list[str] = []
     if os.geteuid() == 0:
         # PostgreSQL refuses to run as root: use the 'postgres' system user when there is one.
-        if shutil.which("runuser") is None or subprocess.run(["id", "postgres"], capture_output=True).returncode:
+        if (
+            shutil.which("runuser") is None
+            or subprocess.run(["id", "postgres"], capture_output=True).returncode
+        ):
             _skip_or_fail("running as root without a 'postgres' user to run PostgreSQL")
         shutil.chown(tmp, "postgres")
         run_as = ["runuser", "-u", "postgres", "--"]
@@ -133,10 +150,19 @@ def postgres_server() -> Iterator[str]:
         capture_output=True,
     )
     subprocess.run(
-        [*run_as, pg_ctl, "-D", str(data), "-l", str(tmp / "log"), "-w", "-o",
-         f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-         " -c synchronous_commit=off -c max_connections=200",
-         "start"],
+        [
+            *run_as,
+            pg_ctl,
+            "-D",
+            str(data),
+            "-l",
+            str(tmp / "log"),
+            "-w",
+            "-o",
+            f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+            " -c synchronous_commit=off -c max_connections=200",
+            "start",
+        ],
         check=True,
         capture_output=True,
     )

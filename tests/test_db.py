@@ -23,8 +23,21 @@ def test_migrations_create_every_table(database_url: str) -> None:
     engine = make_engine(database_url)
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
-    assert {"resident", "conversation", "message", "ticket", "ticket_event", "assignment", "escalation", "note",
-            "audit_log", "staff_user", "staff_window", "api_token", "outbox"} <= tables
+    assert {
+        "resident",
+        "conversation",
+        "message",
+        "ticket",
+        "ticket_event",
+        "assignment",
+        "escalation",
+        "note",
+        "audit_log",
+        "staff_user",
+        "staff_window",
+        "api_token",
+        "outbox",
+    } <= tables
 
 
 def test_downgrade_to_base_and_back(database_url: str) -> None:
@@ -44,12 +57,28 @@ def test_ticket_with_japanese_fields_and_transcript_round_trips(sessions: sessio
         conv = Conversation(resident=resident, pack="demo")
         s.add(conv)
         s.flush()
-        ticket = Ticket(number="261122-AB12", pack="demo", knowledge_version="v1", resident_id=resident.id,
-                        conversation_id=conv.id, fields=["介護", "狭間"], complex=True, window_id="general")
+        ticket = Ticket(
+            number="261122-AB12",
+            pack="demo",
+            knowledge_version="v1",
+            resident_id=resident.id,
+            conversation_id=conv.id,
+            fields=["介護", "狭間"],
+            complex=True,
+            window_id="general",
+        )
         s.add(ticket)
         s.flush()
-        s.add(Message(conversation_id=conv.id, ticket_id=ticket.id, direction=Direction.INBOUND,
-                      sender=Sender.RESIDENT, kind="text", text="母の物忘れがひどくて"))
+        s.add(
+            Message(
+                conversation_id=conv.id,
+                ticket_id=ticket.id,
+                direction=Direction.INBOUND,
+                sender=Sender.RESIDENT,
+                kind="text",
+                text="母の物忘れがひどくて",
+            )
+        )
     with sessions() as s:
         got = s.scalars(select(Ticket)).one()
         assert got.fields == ["介護", "狭間"]

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import enum
 
-from pydantic import BaseModel, ConfigDict, Field as PydField
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydField
 
 from triage.types import Field
 
@@ -36,7 +37,9 @@ class Window(Strict):
     fields: list[Field]
     serves: str = ""  # 対象 (ages, who)
     areas: list[str] = PydField(default_factory=list)  # 圏域 ids; empty = the whole municipality
-    topics: list[str] = PydField(default_factory=list)  # special topics: dv, youth, foreign, suicide, employment…
+    topics: list[str] = PydField(
+        default_factory=list
+    )  # special topics: dv, youth, foreign, suicide, employment…
     contact: Contact = Contact()
     operator: Operation = Operation.DIRECT
     operated_by: str = ""  # 委託先

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 import routing.models  # noqa: F401  (registers every table on Base.metadata)
 from intake.db import Base, make_engine
 from intake.settings import get_settings

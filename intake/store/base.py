@@ -39,7 +39,9 @@ class SessionStore(Protocol):
     async def incr(self, key: str, *, ttl: int) -> int:
         """Increment a counter that expires ``ttl`` seconds after its first increment; returns the new count."""
 
-    def lock(self, key: str, *, timeout: float = 30.0, wait: float = 10.0) -> AbstractAsyncContextManager[None]:
+    def lock(
+        self, key: str, *, timeout: float = 30.0, wait: float = 10.0
+    ) -> AbstractAsyncContextManager[None]:
         """A mutual-exclusion lock on ``key`` that holds across processes sharing the store.
 
         ``timeout`` bounds how long the lock lives if its holder dies; ``wait`` how long to wait for it before

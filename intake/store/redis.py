@@ -55,7 +55,7 @@ class RedisSessionStore:
                     raw = await pipe.get(full)
                     old = json.loads(raw) if raw is not None else None
                     new = fn(old if isinstance(old, dict) else None)
-                    pipe.multi()
+                    pipe.multi()  # type: ignore[no-untyped-call]
                     if new is None:
                         pipe.delete(full)
                     else:
@@ -98,12 +98,15 @@ class RedisSessionStore:
             try:
                 await pipe.watch(full)
                 current = await pipe.get(full)
-                if current is not None and (current.decode() if isinstance(current, bytes) else current) == token:
-                    pipe.multi()
+                if (
+                    current is not None
+                    and (current.decode() if isinstance(current, bytes) else current) == token
+                ):
+                    pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.delete(full)
                     await pipe.execute()
                 else:
-                    await pipe.unwatch()
+                    await pipe.unwatch()  # type: ignore[no-untyped-call]
             except WatchError:
                 # Someone else took the key after ours expired: it is theirs now.
                 pass
@@ -119,7 +122,9 @@ class RedisSessionStore:
 
 
 def redis_store(url: str, *, prefix: str = DEFAULT_PREFIX) -> RedisSessionStore:
-    client: Any = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
+    client: Any = aioredis.Redis.from_url(
+        url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
+    )
     return RedisSessionStore(client, prefix=prefix)
 
 
