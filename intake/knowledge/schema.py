@@ -29,6 +29,13 @@ class Contact(Strict):
     todo: list[str] = PydField(default_factory=list)  # facts to be filled by the municipality (要確認)
 
 
+class Notify(Strict):
+    """Where the desk sends a window's new-ticket notice (no consultation text in it); empty = no notice."""
+
+    line_group_id: str = ""  # a LINE group of the window's staff (the bot must be a member)
+    webhook_url: str = ""  # an HTTPS endpoint of the city's own chat tool
+
+
 class Window(Strict):
     """A 相談窓口: where a routed ticket goes."""
 
@@ -45,6 +52,7 @@ class Window(Strict):
     operated_by: str = ""  # 委託先
     notes: str = ""
     source: str = ""  # where in the seed document this window is named
+    notify: Notify = Notify()  # new-ticket notice (staff desk)
 
 
 class Area(Strict):
