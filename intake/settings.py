@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     intake_retention_days: int = Field(default=1825, ge=1)
     # Seconds a resident's dialog session lives in the store without activity.
     intake_session_ttl: int = Field(default=24 * 3600, ge=60)
+    # Seconds a staff-desk login lasts without activity (the desk also ends every session after 12 hours).
+    intake_staff_session_ttl: int = Field(default=3600, ge=60)
     # Log level for the structured (JSON) log.
     intake_log_level: str = "INFO"
 
