@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PACK = "demo"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -41,6 +43,24 @@ class Settings(BaseSettings):
     intake_staff_session_ttl: int = Field(default=3600, ge=60)
     # Log level for the structured (JSON) log.
     intake_log_level: str = "INFO"
+
+    @field_validator(
+        "line_channel_secret", "line_channel_access_token", "redis_url", "intake_secret_key", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `LINE_CHANNEL_SECRET=` copied from .env.example means "not configured", not an empty secret.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("intake_log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"use one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @property
     def line_enabled(self) -> bool:
