@@ -34,3 +34,24 @@ def downgrade(database_url: str, revision: str) -> None:
 def revision(database_url: str, message: str) -> None:
     """Autogenerate a new migration (developers only)."""
     command.revision(alembic_config(database_url), message=message, autogenerate=True)
+
+
+def current(database_url: str) -> str | None:
+    """The revision the database is at, or None before the first upgrade."""
+    from alembic.runtime.migration import MigrationContext
+
+    from intake.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head() -> str | None:
+    """The newest revision in ``intake/migrations/versions``."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
