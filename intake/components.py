@@ -16,13 +16,27 @@ if TYPE_CHECKING:
 async def start(res: Resources) -> None:
     # Knowledge pack (intake.knowledge): loaded and validated before anything is served.
     # LINE client (bot.line): created inside the running loop.
+    from bot.setup import start_bot
+
+    await start_bot(res)
     # Outbox worker (routing.outbox): pushes staff replies with retry.
-    return None
+    from routing.outbox import run_worker
+
+    res.spawn(run_worker(res), name="outbox")
 
 
 async def stop(res: Resources) -> None:
+    from bot.setup import stop_bot
+
+    await stop_bot(res)
     return None
 
 
 def routers() -> list[APIRouter]:
-    return []
+    from intake.api.router import router as api_router
+    from intake.desk.router import router as desk_router
+
+    from bot.webchat import router as webchat_router
+    from bot.webhook import router as line_router
+
+    return [desk_router, api_router, line_router, webchat_router]

@@ -1,0 +1,1 @@
+"""The staff desk: server-rendered pages under ``/staff`` for the windows' staff, coordinators and admins."""
