@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,19 +65,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings, engine=engine, sessions=make_sessionmaker(engine), store=build_store(settings)
         )
         app.state.resources = res
-        await _start_components(res)
-        log.info("started", extra={"ctx": {"pack": settings.intake_pack, "line": settings.line_enabled}})
         try:
+            await _start_components(res)
+            log.info(
+                "started",
+                extra={
+                    "ctx": {
+                        "pack": settings.intake_pack,
+                        "line": settings.line_enabled,
+                        "store": "redis" if settings.redis_url else "embedded",
+                        "database": engine.dialect.name,
+                    }
+                },
+            )
             yield
         finally:
-            await _stop_components(res)
-            for task in list(res.tasks):
-                task.cancel()
-            if res.tasks:
-                await asyncio.gather(*res.tasks, return_exceptions=True)
-            await res.store.close()
-            engine.dispose()
-            log.info("stopped")
+            await _shutdown(res)
 
     app = FastAPI(
         title="福祉総合相談 intake",
@@ -93,9 +96,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/readyz", tags=["ops"])
     async def readyz(request: Request) -> JSONResponse:
+        """Ready to serve: the session store and the database answer, and a knowledge pack is loaded."""
         res = get_resources(request)
-        store_ok = await res.store.ping()
-        db_ok = await asyncio.get_running_loop().run_in_executor(None, ping, res.engine)
+        store_ok, db_ok = await asyncio.gather(
+            _check(res.store.ping()), _check(asyncio.to_thread(ping, res.engine))
+        )
         knowledge_ok = res.knowledge is not None
         ok = store_ok and db_ok and knowledge_ok
         return JSONResponse(
@@ -106,10 +111,40 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "knowledge": knowledge_ok,
             },
             status_code=200 if ok else 503,
+            headers={"Cache-Control": "no-store"},
         )
 
     _include_routers(app)
     return app
+
+
+READY_CHECK_TIMEOUT = 2.0
+
+
+async def _check(probe: Awaitable[bool]) -> bool:
+    """A readiness probe answers within a bounded time: a hung server counts as down."""
+    try:
+        return bool(await asyncio.wait_for(probe, READY_CHECK_TIMEOUT))
+    except Exception:
+        return False
+
+
+async def _shutdown(res: Resources) -> None:
+    """Stop the parts, cancel background work, then close the store and the engine (each step even if one fails)."""
+    try:
+        await _stop_components(res)
+    except Exception:
+        log.exception("components stop failed")
+    for task in list(res.tasks):
+        task.cancel()
+    if res.tasks:
+        await asyncio.gather(*res.tasks, return_exceptions=True)
+    try:
+        await res.store.close()
+    except Exception:
+        log.exception("store close failed")
+    res.engine.dispose()
+    log.info("stopped")
 
 
 async def _start_components(res: Resources) -> None:

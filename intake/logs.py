@@ -192,6 +192,9 @@ def configure(level: str = "INFO") -> None:
         lg = logging.getLogger(name)
         lg.handlers.clear()
         lg.propagate = True
+    # HTTP client libraries log full URLs at INFO (webhook URLs can carry tokens): warnings only.
+    for name in ("httpx", "httpcore", "urllib3", "aiohttp.client"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     # The access log would carry paths and query strings (ticket numbers, tokens): off.
     access = logging.getLogger("uvicorn.access")
     access.handlers.clear()

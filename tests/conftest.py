@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -32,6 +33,12 @@ IN_CI = os.environ.get("CI") == "true"
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
+
+with warnings.catch_warnings():
+    # Starlette 1.x warns once, on import, that its test client prefers httpx2; httpx is what we ship. Imported
+    # here first, so every test module gets the cached module without the warning (warnings are errors).
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    import fastapi.testclient  # noqa: F401
 
 
 def free_port() -> int:
