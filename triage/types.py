@@ -27,10 +27,15 @@ class CrisisKind(enum.StrEnum):
     VIOLENCE = "violence"  # DV and other violence happening now
     NO_FOOD = "no_food"  # 何日も食べていない
     MEDICAL = "medical"  # a medical emergency
+    MISSING = "missing"  # 行方不明: a person with dementia or a child who has not come back
 
 
 class Evidence(BaseModel):
-    """One reason for a label: a word, phrase or rule found at ``start``..``end`` of the normalised text."""
+    """One reason for a label: a word, phrase or rule found at ``start``..``end`` of the ORIGINAL text.
+
+    ``surface`` is the normalised text that matched, ``normalized`` the Sudachi normalised forms (or the pattern
+    match), ``rule`` the vocabulary group (or built-in rule) that fired.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -42,6 +47,18 @@ class Evidence(BaseModel):
     end: int
     weight: float = 1.0
     rule: str | None = None  # the rule or lexicon entry id that fired
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "label": self.label,
+            "kind": self.kind,
+            "surface": self.surface,
+            "normalized": self.normalized,
+            "start": self.start,
+            "end": self.end,
+            "weight": self.weight,
+            "rule": self.rule,
+        }
 
 
 class TriageResult(BaseModel):
@@ -64,5 +81,5 @@ class TriageResult(BaseModel):
             "crisis_kinds": [k.value for k in self.crisis_kinds],
             "out_of_scope": self.out_of_scope,
             "scores": self.scores,
-            "evidence": [e.model_dump() for e in self.evidence],
+            "evidence": [e.as_dict() for e in self.evidence],
         }

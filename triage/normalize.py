@@ -1,0 +1,101 @@
+"""Text normalisation before tokenising, keeping a map back to the resident's original characters.
+
+Steps, one character at a time so that every normalised character knows where it came from:
+control characters and emoji become a space, NFKC unifies widths (ｶﾞ → ガ, ＡＢＣ → abc), ASCII is lower-cased,
+and runs of repeated marks (！！！, ーーー, ……) shrink to one.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+# Marks that residents repeat for emphasis; a run of them means the same as one.
+_REPEATABLE = frozenset("!?！？。、.,・…ー~〜～wｗ笑")
+_DAKUTEN = frozenset("\u3099\u309a")
+_DROP = frozenset("\u200b\u200c\u200d\u2060\ufeff")  # zero-width characters (emoji joiners…)
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """``text`` plus, for each of its characters, the span ``[start, end)`` in the original string."""
+
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a span of the normalised text back to the original text."""
+        if not self.text or end <= start:
+            pos = self.starts[start] if start < len(self.starts) else (self.ends[-1] if self.ends else 0)
+            return pos, pos
+        return self.starts[start], self.ends[end - 1]
+
+
+def _is_emoji_or_symbol(ch: str, cp: int) -> bool:
+    if cp >= 0x1F000 or 0x2600 <= cp <= 0x27BF or 0xFE00 <= cp <= 0xFE0F or 0x2B00 <= cp <= 0x2BFF:
+        return True
+    return unicodedata.category(ch) == "So"
+
+
+def _map_char(ch: str) -> str:
+    cp = ord(ch)
+    if cp < 0x80:
+        if ch.isprintable():
+            return ch.lower()
+        return " "
+    if ch in _DROP:
+        return ""
+    cat = unicodedata.category(ch)
+    if cat[0] == "C" or cat in ("Zl", "Zp") or _is_emoji_or_symbol(ch, cp):
+        return " "
+    if cat == "Zs":
+        return " "
+    return unicodedata.normalize("NFKC", ch).lower()
+
+
+_CACHE: dict[str, str] = {}
+
+
+def normalize(text: str) -> Normalized:
+    """Normalise ``text`` for matching; never raises on any ``str``."""
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    cache = _CACHE
+    for i, ch in enumerate(text):
+        mapped = cache.get(ch)
+        if mapped is None:
+            mapped = _map_char(ch)
+            if len(cache) < 20000:
+                cache[ch] = mapped
+        for m in mapped:
+            if out:
+                prev = out[-1]
+                if m in _DAKUTEN:  # ｶ + ﾞ → ガ
+                    composed = unicodedata.normalize("NFC", prev + m)
+                    if len(composed) == 1:
+                        out[-1] = composed
+                    ends[-1] = i + 1
+                    continue
+                if m == prev and (m in _REPEATABLE or m == " "):
+                    ends[-1] = i + 1
+                    continue
+            elif m == " ":
+                continue  # no leading blanks
+            out.append(m)
+            starts.append(i)
+            ends.append(i + 1)
+    return Normalized("".join(out), tuple(starts), tuple(ends))
+
+
+def normalize_term(term: str) -> str:
+    """The same normalisation for lexicon entries (no offsets needed)."""
+    return normalize(term).text.strip()
+
+
+_HIRA_START, _KATA_START = 0x3041, 0x30A1
+
+
+def kata_to_hira(text: str) -> str:
+    return "".join(chr(ord(c) - 0x60) if 0x30A1 <= ord(c) <= 0x30F6 else c for c in text)
