@@ -664,7 +664,8 @@ async def knowledge_publish(request: Request) -> HTMLResponse:
     if ctx.res.knowledge is None:
         return _no_pack(request, ctx)
     before = _version(ctx.res)
-    outcome = ctx.res.knowledge.reload()
+    # reload() reads and checks every file and builds the triager: off the event loop.
+    outcome = await run_in_threadpool(ctx.res.knowledge.reload)
     if inspect.isawaitable(outcome):
         outcome = await outcome
     problems = [str(p) for p in getattr(outcome, "problems", [])]

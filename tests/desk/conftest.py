@@ -12,11 +12,12 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
+from fakeline import FakeLine, fake_line
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.app import Resources, create_app
@@ -36,8 +37,6 @@ from routing.models import (
     Ticket,
     Urgency,
 )
-
-from fakeline import FakeLine, fake_line
 
 with warnings.catch_warnings():
     # Starlette 1.x asks for httpx2 and warns when its test client runs on httpx; httpx is what we ship.
@@ -108,31 +107,6 @@ class FakeKnowledgeHolder:
         if result.ok:
             self.current = Knowledge(pack=self.current.pack, version=result.version)
         return result
-
-
-class LineSendError(Exception):
-    def __init__(self, status: int, retryable: bool) -> None:
-        super().__init__(f"LINE answered {status}")
-        self.status = status
-        self.retryable = retryable
-
-
-class HttpLine:
-    """Pushes to a LINE Messaging API (here the fake) the way ``bot.line.LineGateway.push`` does."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-
-    async def push(self, to: str, messages: list[dict[str, Any]], *, retry_key: str) -> None:
-        async with httpx.AsyncClient(timeout=5) as client:
-            answer = await client.post(
-                f"{self.base_url}/v2/bot/message/push",
-                json={"to": to, "messages": messages},
-                headers={"Authorization": "Bearer test-token", "X-Line-Retry-Key": retry_key},
-            )
-        if answer.status_code >= 300:
-            code = answer.status_code
-            raise LineSendError(code, retryable=code == 429 or code >= 500)
 
 
 @pytest.fixture
@@ -231,7 +205,14 @@ def make_ticket(
             crisis=crisis,
             urgency=urgency,
             evidence=[
-                {"label": "介護", "kind": "term", "surface": "介護", "normalized": "介護", "start": 2, "end": 4}
+                {
+                    "label": "介護",
+                    "kind": "term",
+                    "surface": "介護",
+                    "normalized": "介護",
+                    "start": 2,
+                    "end": 4,
+                }
             ],
             routing_reason=["介護の相談なので地域包括支援センターへ"],
             consent=consent,
@@ -268,3 +249,26 @@ def csrf_of(html: str) -> str:
 
 def ago(minutes: int) -> datetime:
     return utcnow() - timedelta(minutes=minutes)
+
+
+def line_settings(settings: Settings, fake: FakeLine) -> Settings:
+    """The same settings with a LINE channel pointed at the fake LINE API."""
+    return settings.model_copy(
+        update={
+            "line_channel_secret": SecretStr("test-channel-secret"),
+            "line_channel_access_token": SecretStr("test-access-token"),
+            "line_api_base_url": fake.base_url,
+            "line_data_api_base_url": fake.base_url,
+        }
+    )
+
+
+@pytest.fixture
+def line_desk(settings: Settings, pack: Pack, fake_line: FakeLine) -> Iterator[Desk]:
+    """The desk app with its LINE channel on the fake LINE API (the outbox worker pushes there)."""
+    app = create_app(line_settings(settings, fake_line))
+    with TestClient(app, base_url="http://testserver") as client:
+        res: Resources = app.state.resources
+        holder = FakeKnowledgeHolder(pack)
+        res.knowledge = holder
+        yield Desk(app=app, client=client, res=res, holder=holder)

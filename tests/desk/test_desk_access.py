@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from conftest import Desk, add_staff, csrf_of, login, make_ticket
 from sqlalchemy import select
 
-from conftest import Desk, add_staff, csrf_of, login, make_ticket
 from intake.db import session_scope
 from routing.models import AuditLog, Role, Ticket, TicketEvent, TicketStatus
 
