@@ -76,6 +76,13 @@ class Contact(Strict):
         return value
 
 
+class Notify(Strict):
+    """Where the staff desk sends a window's new-ticket notice (never the consultation's text); empty = none."""
+
+    line_group_id: str = ""  # a LINE group of the window's staff (the bot must be a member)
+    webhook_url: str = ""  # an endpoint of the city's own chat tool (POST, JSON)
+
+
 class Window(Strict):
     """A 相談窓口 (or, by ``kind``, an outreach / 参加支援 programme or a place): where a routed ticket goes."""
 
@@ -93,6 +100,7 @@ class Window(Strict):
     notes: str = ""
     source: str = ""  # where in the seed document this window is named
     todo: list[str] = PydField(default_factory=list)  # other facts to be filled (operated_by, areas…)
+    notify: Notify = Notify()  # the staff desk's new-ticket notice
 
     _id = field_validator("id", "name")(_non_blank)
 
