@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 async def start(res: Resources) -> None:
     # Knowledge pack (intake.knowledge): loaded and validated before anything is served.
+    from intake.knowledge.holder import start_knowledge
+
+    await start_knowledge(res)
     # LINE client (bot.line): created inside the running loop.
     from bot.setup import start_bot
 
@@ -26,6 +29,9 @@ async def start(res: Resources) -> None:
 
 
 async def stop(res: Resources) -> None:
+    from intake.knowledge.holder import stop_knowledge
+
+    await stop_knowledge(res)
     from bot.setup import stop_bot
 
     await stop_bot(res)

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
 
     intake_pack: str = DEFAULT_PACK
     intake_knowledge_dir: Path = Path("knowledge")
+    # Seconds between checks of the knowledge files' content hash (published edits load without a restart; 0: off).
+    intake_knowledge_poll_seconds: float = Field(default=3.0, ge=0)
 
     # Secret used to sign web-chat and staff-desk cookies and to hash LINE user ids.
     # Unset: a random one is generated per process and stored under var/ (fine for `make run`).

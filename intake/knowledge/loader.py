@@ -140,7 +140,9 @@ def _line_at(tree: Any, loc: tuple[Any, ...]) -> int:
     """The line of the deepest node of ``loc`` that exists in the file."""
     node, line = tree, line_of(tree)
     for key in loc:
-        if (isinstance(node, dict) and key in node) or (isinstance(node, list) and isinstance(key, int) and key < len(node)):
+        if (isinstance(node, dict) and key in node) or (
+            isinstance(node, list) and isinstance(key, int) and key < len(node)
+        ):
             line = line_of(node, key, line)
             node = node[key]
         else:
