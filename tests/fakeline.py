@@ -280,6 +280,11 @@ class FakeLine:
                 if fake.delay:
                     time.sleep(fake.delay)
                 status, answer = fake._answer(rec)
+                # Recorded before answering: once the client has its answer, the test can see the request.
+                with fake._cond:
+                    rec.status = status
+                    fake.requests.append(rec)
+                    fake._cond.notify_all()
                 payload = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
@@ -287,10 +292,6 @@ class FakeLine:
                 self.send_header("x-line-request-id", uuid.uuid4().hex)
                 self.end_headers()
                 self.wfile.write(payload)
-                with fake._cond:
-                    rec.status = status
-                    fake.requests.append(rec)
-                    fake._cond.notify_all()
 
             do_GET = _serve
             do_POST = _serve

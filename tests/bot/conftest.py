@@ -1,7 +1,106 @@
-"""Fixtures of the bot's tests."""
+"""Fixtures of the bot's tests: the fake LINE API, a small knowledge pack, and the app wired to both."""
 
 from __future__ import annotations
 
-from fakeline import fake_line
+import sys
+from pathlib import Path
+
+# tests/<part>/ folders without __init__.py (tests/triage/…) would shadow the packages of the same name.
+_REPO = str(Path(__file__).resolve().parents[2])
+if sys.path[0] != _REPO:
+    sys.path.insert(0, _REPO)
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from bot.engine import Knowledge
+from fakeline import FakeLine, fake_line
+from intake.app import Resources, create_app
+from intake.migrate import upgrade
+from intake.settings import Settings
+from knowledge_fixture import CrisisAwareTriager, test_knowledge, test_pack
+from linehelp import SECRET, TOKEN
 
 __all__ = ["fake_line"]
+
+
+@pytest.fixture
+def knowledge() -> Knowledge:
+    return test_knowledge()
+
+
+def test_holder() -> Any:
+    """Stands in for ``intake.knowledge.KnowledgeHolder``: ``.current`` has pack, triager and version."""
+    pack = test_pack()
+    return SimpleNamespace(
+        current=SimpleNamespace(pack=pack, triager=CrisisAwareTriager(), version=pack.version)
+    )
+
+
+def bot_settings(tmp: Path, fake: FakeLine | None, *, redis_url: str | None = None, **extra: Any) -> Settings:
+    url = f"sqlite:///{tmp / 'intake.db'}"
+    upgrade(url)
+    values: dict[str, Any] = {
+        "database_url": url,
+        "redis_url": redis_url,
+        "intake_secret_key": "test-secret-key-for-the-bot-tests-0123456789",
+        "intake_knowledge_dir": Path(__file__).resolve().parents[2] / "knowledge",
+    }
+    if fake is not None:
+        values |= {
+            "line_channel_secret": SECRET,
+            "line_channel_access_token": TOKEN,
+            "line_api_base_url": fake.base_url,
+            "line_data_api_base_url": fake.base_url,
+            "line_request_timeout": 5.0,
+        }
+    values |= extra
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class Bot:
+    app: FastAPI
+    res: Resources
+    client: httpx.AsyncClient
+    fake: FakeLine | None
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the work done alongside the answers has finished."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            busy = [t for t in self.res.tasks if (t.get_name() or "").startswith(("line-events", "notify"))]
+            if not busy:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("background work did not finish")
+            await asyncio.wait(busy, timeout=timeout)
+
+    async def post(self, body: bytes, signature: str | None) -> httpx.Response:
+        headers = {"content-type": "application/json"}
+        if signature is not None:
+            headers["x-line-signature"] = signature
+        return await self.client.post("/callback", content=body, headers=headers)
+
+
+async def start_bot(settings: Settings, fake: FakeLine | None) -> AsyncIterator[Bot]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        res: Resources = app.state.resources
+        res.knowledge = test_holder()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            yield Bot(app, res, client, fake)
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, fake_line: FakeLine) -> AsyncIterator[Bot]:
+    async for b in start_bot(bot_settings(tmp_path, fake_line), fake_line):
+        yield b
