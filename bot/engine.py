@@ -17,7 +17,8 @@ from pydantic import Field as PydField
 
 from bot.dialogs import INTAKE, Choice, Dialog, Step, TextKind
 from bot.dialogs.intake import FIELD_KEYS
-from intake.knowledge.schema import Area, CrisisContact, Pack, Window
+from intake.knowledge.schema import Area, CrisisContact, Pack
+from routing.route import RoutingDecision
 from triage.types import FIELD_ORDER, Field, TriageResult
 
 # After this long without a message, a resident in the middle of the intake is asked to continue or restart.
@@ -36,24 +37,12 @@ class TriagerLike(Protocol):
     def triage(self, text: str) -> TriageResult: ...
 
 
-class DecisionLike(Protocol):
-    """The parts of ``routing.route.RoutingDecision`` the dialog needs."""
-
-    windows: Sequence[Window]
-    needs_area: bool
-    urgent: bool
-    reasons: Sequence[str]
-    crisis_contacts: Sequence[CrisisContact]
-    collaboration: Any
-    meeting: Any
-
-
 @dataclass(frozen=True)
 class Knowledge:
     pack: Pack
     triager: TriagerLike
     version: str
-    route: Callable[..., DecisionLike]
+    route: Callable[..., RoutingDecision]  # routing.route.route
     resolve_area: Callable[[Pack, str], Area | None]
 
     @property
@@ -261,7 +250,7 @@ class _Turn:
         template = self.k.messages.get(key, "")
         return template.format_map(_Fmt(city=self.k.pack.municipality.name, **values))
 
-    def say(self, key: str, quick: Sequence[QuickReply] = (), **values: Any) -> None:
+    def say(self, key: str, quick: Sequence[QuickReply] = (), /, **values: Any) -> None:
         self.replies.append(Reply(self.msg(key, **values), tuple(quick)))
 
     def quick_replies(self, step: Step, *, only: Sequence[Choice] | None = None) -> list[QuickReply]:
@@ -629,8 +618,7 @@ class _Turn:
         if st.area is None and not st.area_asked and self.decide().needs_area:
             if st.location_area:
                 st.area = st.location_area
-                self.goto(outcome)
-                self.state.step = Step.CONSENT
+                self.goto(outcome)  # straight to consent: the area is known
                 self.say("area_found", area=self._area_name(st.area))
                 self.prompt(Step.CONSENT)
                 return
@@ -720,7 +708,7 @@ class _Turn:
         self.prompt(st.step)
 
     # -- tickets ---------------------------------------------------------------------------------------------
-    def decide(self, *, consent: bool | None = None) -> DecisionLike:
+    def decide(self, *, consent: bool | None = None) -> RoutingDecision:
         st = self.state
         assert st is not None
         fields = [Field(f) for f in st.fields] or [Field.HAZAMA]

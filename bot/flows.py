@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import engine
+from bot.dialogs import Step
 from bot.engine import Event, Knowledge, Reply, SessionState
 from bot.knowledge import from_current
 from bot.line import LineEvent, LineSendError, to_line_messages
@@ -27,6 +29,7 @@ from intake import crypto
 from intake.db import run_db
 from intake.store import LockTimeout
 from routing import transcript
+from routing.models import Resident
 
 if TYPE_CHECKING:
     from intake.app import Resources
@@ -129,7 +132,7 @@ async def run_turn(
                 text=inbound.text,
                 payload=inbound.payload,
                 line_event_id=inbound.line_event_id,
-                ticket_id=state.ticket_id if state and state.step is engine.Step.DONE else None,
+                ticket_id=state.ticket_id if state and state.step is Step.DONE else None,
             )
         return resident.id, conv.id
 
@@ -137,7 +140,7 @@ async def run_turn(
         resident_id, conv_id = await run_db(res.sessions, record_inbound)
     except transcript.DuplicateEvent:
         return TurnResult(duplicate=True)
-    if state is not None and state.conversation_id != conv_id and state.step is not engine.Step.ENDED:
+    if state is not None and state.conversation_id != conv_id and state.step is not Step.ENDED:
         state.conversation_id = conv_id
 
     result = TurnResult()
@@ -154,12 +157,7 @@ async def run_turn(
                 loading_task = asyncio.ensure_future(on_loading())
         elif isinstance(effect, engine.EndConversation):
             ended = (state.conversation_id if state else None) or conv_id
-            await run_db(
-                res.sessions,
-                lambda s, c=ended, r=effect.reason: transcript.end_conversation(
-                    s, conversation_id=c, reason=r
-                ),
-            )
+            await _end_conversation(res, ended, effect.reason)
             ended_conversation = ended
         elif isinstance(effect, engine.SaveTicket):
             ticket_id, number = await _save_ticket(
@@ -182,7 +180,7 @@ async def run_turn(
     def record_outbound(session: Session) -> int:
         target = out_conversation
         if target == 0:
-            resident = session.get(transcript.Resident, resident_id)
+            resident = session.get(Resident, resident_id)
             assert resident is not None
             target = transcript.open_conversation(session, resident=resident).id
         for reply in replies:
@@ -204,13 +202,20 @@ async def run_turn(
     if new_state is None:
         await _store_call(res.store.delete(skey))
     else:
-        if new_state.step is not engine.Step.ENDED:
+        if new_state.step is not Step.ENDED:
             new_state.conversation_id = final_conversation
         await _store_call(res.store.put(skey, new_state.model_dump(mode="json"), ttl=ttl))
     if loading_task is not None:
         await asyncio.gather(loading_task, return_exceptions=True)
     result.state = new_state
     return result
+
+
+async def _end_conversation(res: Resources, conversation_id: int, reason: str) -> None:
+    def work(session: Session) -> None:
+        transcript.end_conversation(session, conversation_id=conversation_id, reason=reason)
+
+    await run_db(res.sessions, work)
 
 
 async def _load_state(res: Resources, skey: str) -> SessionState | None:
@@ -455,10 +460,6 @@ async def _to_outbox(res: Resources, user_id: str, messages: list[dict[str, Any]
     subject_hash = crypto.subject_hash(key, "line", user_id)
 
     def work(session: Session) -> None:
-        from sqlalchemy import select
-
-        from routing.models import Resident
-
         resident = session.scalar(
             select(Resident).where(Resident.channel == "line", Resident.subject_hash == subject_hash)
         )

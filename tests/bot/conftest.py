@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# tests/<part>/ folders without __init__.py (tests/triage/…) would shadow the packages of the same name.
-_REPO = str(Path(__file__).resolve().parents[2])
-if sys.path[0] != _REPO:
-    sys.path.insert(0, _REPO)
-
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+from fakeline import FakeLine, fake_line
 from fastapi import FastAPI
+from knowledge_fixture import CrisisAwareTriager, test_knowledge, test_pack
+from linehelp import SECRET, TOKEN
 
 from bot.engine import Knowledge
-from fakeline import FakeLine, fake_line
 from intake.app import Resources, create_app
 from intake.migrate import upgrade
 from intake.settings import Settings
-from knowledge_fixture import CrisisAwareTriager, test_knowledge, test_pack
-from linehelp import SECRET, TOKEN
 
 __all__ = ["fake_line"]
 

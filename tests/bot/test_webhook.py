@@ -10,9 +10,9 @@ from typing import Any
 import linehelp as L
 import pytest
 from conftest import Bot, bot_settings, start_bot
+from fakeline import PUSH, REPLY, FakeLine
 from sqlalchemy import func, select
 
-from fakeline import PUSH, REPLY, FakeLine
 from intake.db import session_scope
 from routing.models import Conversation, Message, Resident, Ticket, Urgency
 
