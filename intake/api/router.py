@@ -93,6 +93,13 @@ def api_actor(
     """The staff member behind the bearer token (refused tokens are audited)."""
     res = get_resources(request)
     if credentials is None or credentials.scheme.lower() != "bearer":
+        audit.record_refusal(
+            res.sessions,
+            action="api_auth",
+            staff_id=None,
+            login=None,
+            detail={"path": request.url.path, "reason": "missing"},
+        )
         raise _unauthorised("Authorization: Bearer <token> が必要です。")
     raw = credentials.credentials
 
@@ -104,7 +111,11 @@ def api_actor(
         actor = find(session)
     if actor is None:
         audit.record_refusal(
-            res.sessions, action="api_auth", staff_id=None, login=None, detail={"path": request.url.path}
+            res.sessions,
+            action="api_auth",
+            staff_id=None,
+            login=None,
+            detail={"path": request.url.path, "reason": "invalid"},
         )
         raise _unauthorised("トークンが無効です。")
     return actor

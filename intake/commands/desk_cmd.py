@@ -63,7 +63,7 @@ def list_cmd(
         audit.record(
             session, action="cli_tickets_list", staff_id=None, login="cli", detail={"count": len(tickets)}
         )
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "number": t.number,
                 "created_at": _iso(t.created_at),
@@ -93,7 +93,7 @@ def list_cmd(
         flags = ("緊急 " if row["urgency"] == "urgent" else "") + ("複合 " if row["complex"] else "")
         typer.echo(
             f"{row['number']}\t{row['created_at']}\t{row['window']}\t{row['status']}\t"
-            f"{flags}{'・'.join(row['fields']) or '-'}"
+            f"{flags}{'・'.join(str(f) for f in row['fields'] or []) or '-'}"
         )
 
 

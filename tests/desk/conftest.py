@@ -50,8 +50,9 @@ PASSWORD = "correct horse battery"
 LINE_USER = "U" + "0123456789abcdef" * 2
 
 
-def make_pack() -> Pack:
-    return Pack.model_validate(
+def make_pack(notify: dict[str, dict[str, str]] | None = None) -> Pack:
+    """The test pack; ``notify`` maps window ids to their new-ticket notice settings."""
+    pack = Pack.model_validate(
         {
             "municipality": {
                 "id": "testcity",
@@ -78,6 +79,12 @@ def make_pack() -> Pack:
             "version": "test-1",
         }
     )
+    if not notify:
+        return pack
+    data = pack.model_dump()
+    for window in data["windows"]:
+        window["notify"] = notify.get(window["id"], {})
+    return Pack.model_validate(data)
 
 
 @dataclass
