@@ -77,6 +77,7 @@ class KnowledgeHolder:
             initial.version
         )  # the last content hash tried (good or bad): poll retries on change
         self.last_problems: list[Problem] = []
+        self.last_result: ReloadResult | None = None  # the latest reload (an admin page shows a refused edit)
         self.reloaded_at = time.time()
         self._pending: set[asyncio.Task[None]] = set()
         self._signal_installed = False
@@ -119,7 +120,8 @@ class KnowledgeHolder:
                     "knowledge reload refused",
                     extra={"ctx": {**ctx, "version": old.version, "errors": len(errors(problems))}},
                 )
-                return ReloadResult(ok=False, version=old.version, problems=errors(problems))
+                self.last_result = ReloadResult(ok=False, version=old.version, problems=errors(problems))
+                return self.last_result
             changed = knowledge.version != old.version
             if changed:
                 self._current = knowledge
@@ -128,7 +130,10 @@ class KnowledgeHolder:
                 "knowledge reloaded" if changed else "knowledge unchanged",
                 extra={"ctx": {**ctx, "version": knowledge.version, "previous": old.version}},
             )
-            return ReloadResult(ok=True, version=knowledge.version, problems=problems, changed=changed)
+            self.last_result = ReloadResult(
+                ok=True, version=knowledge.version, problems=problems, changed=changed
+            )
+            return self.last_result
 
     def poll_once(self) -> ReloadResult | None:
         """Reload when the files' content hash differs from the last one tried; None when nothing changed."""
