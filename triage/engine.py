@@ -15,11 +15,13 @@ from intake.yamlio import Problem
 from triage import lexicon
 from triage.lexicon import Group, TriageKnowledgeError, Vocabulary
 from triage.normalize import Normalized, normalize, normalize_term
+from triage.regexes import first_chars, prefixes
 from triage.sudachi import Analyzer, DictWord, build_user_dictionary, default_cache_dir, kana_spelling
 from triage.types import FIELD_ORDER, CrisisKind, Evidence, Field, TriageResult
 
 # Words that may stand between a term and its negation cue: 「介護は必要ない」「障害もありません」.
 _GLUE = frozenset({"は", "が", "も", "を", "に", "で", "の", "って", "とか", "など", "なんか", "特に", "別に", "全然", "今", "まだ", "もう"})
+_DIGIT = re.compile(r"\d")
 _KANJI = re.compile(r"[\u4e00-\u9fff々]")
 _NOUNISH = ("名詞", "接尾辞", "接頭辞")
 
@@ -112,22 +114,25 @@ class Triager:
             lemmas = tuple(x for x in self.analyzer.lemmas(normalize_term(cue)) if x.strip())
             if lemmas:
                 self._negation_index.setdefault(lemmas[0], []).append(lemmas)
-        # One combined regex per role keeps the per-message cost to a few C-level scans.
-        self._patterns: list[tuple[re.Pattern[str], dict[str, int]]] = []
-        for role in ("crisis", "field", "other"):
-            parts: list[str] = []
-            names: dict[str, int] = {}
-            for gi, g in enumerate(self.groups):
-                if (g.crisis is not None) != (role == "crisis"):
+        # Patterns run only when the message contains one of the characters they can start with: a set lookup
+        # per distinct character instead of every regex at every position.
+        self._patterns: list[tuple[re.Pattern[str], int]] = []
+        self._always: list[int] = []
+        self._by_first: dict[str, list[int]] = {}
+        self._by_bigram: dict[str, list[int]] = {}
+        for gi, g in enumerate(self.groups):
+            for pat in g.patterns:
+                pid = len(self._patterns)
+                self._patterns.append((re.compile(pat), gi))
+                starts = prefixes(pat) or first_chars(pat)
+                if starts is None:
+                    self._always.append(pid)
                     continue
-                if role != "crisis" and bool(g.fields) != (role == "field"):
-                    continue
-                for pi, pat in enumerate(g.patterns):
-                    name = f"g{gi}_{pi}"
-                    names[name] = gi
-                    parts.append(f"(?P<{name}>{pat})")
-            if parts:
-                self._patterns.append((re.compile("(?=" + "|".join(parts) + ")"), names))
+                for start in starts:
+                    index = self._by_first if len(start) == 1 else self._by_bigram
+                    index.setdefault(start, []).append(pid)
+        self._first_keys = frozenset(self._by_first)
+        self._bigram_keys = frozenset(self._by_bigram)
 
     # -- triage ----------------------------------------------------------------------------------------------
     def triage(self, text: str) -> TriageResult:
@@ -135,7 +140,7 @@ class Triager:
         try:
             return self._triage(text if isinstance(text, str) else str(text))
         except Exception:  # pragma: no cover - last resort: a resident's message must always get a result
-            return TriageResult.model_construct(
+            return TriageResult(
                 text=text, fields=[Field.HAZAMA], complex=False, crisis=False, crisis_kinds=[],
                 out_of_scope=False, scores={}, evidence=[],
             )
@@ -167,13 +172,18 @@ class Triager:
                     negated.append(hit)
                 else:
                     hits.append(hit)
-        for regex, names in self._patterns:
+        by_first = self._by_first
+        todo: set[int] = set(self._always)
+        for ch in self._first_keys.intersection(norm):
+            todo.update(by_first[ch])
+        by_bigram = self._by_bigram
+        for bg in self._bigram_keys.intersection([norm[i : i + 2] for i in range(len(norm) - 1)]):
+            todo.update(by_bigram[bg])
+        patterns = self._patterns
+        for pid in sorted(todo):
+            regex, gi = patterns[pid]
             for m in regex.finditer(norm):
-                for name, value in m.groupdict().items():
-                    if value is not None:
-                        start = m.start(name)
-                        hits.append(_Hit(names[name], -1, start, start + len(value), value, "pattern"))
-                        break
+                hits.append(_Hit(gi, -1, m.start(), m.end(), m.group(0), "pattern"))
         if len(hits) > 1:
             hits = _drop_contained(hits)
         return hits, negated
@@ -260,7 +270,7 @@ class Triager:
                 evidence.append(_rule(nz, "out_of_scope", "no_welfare_concern"))
         for h in negated:
             evidence.append(
-                Evidence.model_construct(
+                Evidence(
                     label="negation", kind="negation", surface=_surface(text, nz, h.start, h.end),
                     normalized=h.normalized, start=nz.original_span(h.start, h.end)[0],
                     end=nz.original_span(h.start, h.end)[1], weight=0.0, rule=groups[h.group].id,
@@ -268,7 +278,7 @@ class Triager:
             )
         scores["crisis"] = sum(crisis_score.values())
         scores["out_of_scope"] = oos_score
-        return TriageResult.model_construct(
+        return TriageResult(
             text=text,
             fields=fields,
             complex=len(fields) >= 2,
@@ -282,7 +292,7 @@ class Triager:
     def _ages(self, nz: Normalized) -> list[tuple[str, str, Evidence]]:
         """Ages in the text: 65+ points to 介護, under 18 to 子ども (thresholds in settings)."""
         out: list[tuple[str, str, Evidence]] = []
-        if not any(c.isdigit() for c in nz.text):
+        if _DIGIT.search(nz.text) is None:
             return out
         seen: set[str] = set()
         for m in _AGE.finditer(nz.text):
@@ -299,7 +309,7 @@ class Triager:
             seen.add(label)
             rule = "older_age" if label == Field.KAIGO.value else "child_age"
             s, e = nz.original_span(m.start(idx), m.end())
-            ev = Evidence.model_construct(
+            ev = Evidence(
                 label=label, kind="rule", surface=nz.text[m.start(idx) : m.end()],
                 normalized=m.group(0), start=s, end=e, weight=self.age_weight, rule=rule,
             )
@@ -329,7 +339,7 @@ def _evidence(nz: Normalized, label: str, hits: list[_Hit], g: Group) -> list[Ev
     for h in hits:
         s, e = nz.original_span(h.start, h.end)
         out.append(
-            Evidence.model_construct(
+            Evidence(
                 label=label, kind=h.kind, surface=nz.text[h.start : h.end], normalized=h.normalized,
                 start=s, end=e, weight=g.weight, rule=g.id,
             )
@@ -338,7 +348,7 @@ def _evidence(nz: Normalized, label: str, hits: list[_Hit], g: Group) -> list[Ev
 
 
 def _rule(nz: Normalized, label: str, rule: str) -> Evidence:
-    return Evidence.model_construct(
+    return Evidence(
         label=label, kind="rule", surface="", normalized="", start=0, end=0, weight=0.0, rule=rule
     )
 

@@ -7,6 +7,7 @@ and runs of repeated marks (！！！, ーーー, ……) shrink to one.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -18,14 +19,17 @@ _DROP = frozenset("\u200b\u200c\u200d\u2060\ufeff")  # zero-width characters (em
 
 @dataclass(frozen=True, slots=True)
 class Normalized:
-    """``text`` plus, for each of its characters, the span ``[start, end)`` in the original string."""
+    """``text`` plus, for each of its characters, the span ``[start, end)`` in the original string
+    (``starts`` None: the same offsets as the original)."""
 
     text: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
+    starts: tuple[int, ...] | None
+    ends: tuple[int, ...] | None
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map a span of the normalised text back to the original text."""
+        if self.starts is None or self.ends is None:
+            return start, end
         if not self.text or end <= start:
             pos = self.starts[start] if start < len(self.starts) else (self.ends[-1] if self.ends else 0)
             return pos, pos
@@ -55,10 +59,23 @@ def _map_char(ch: str) -> str:
 
 
 _CACHE: dict[str, str] = {}
+# Anything that needs the character-by-character path: controls, zero-width and emoji-like symbols, runs of marks.
+_SPECIAL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff\u2190-\u2bff\ufe00-\ufe0f\U0001f000-\U0010ffff"
+    "\u2028\u2029\uff61-\uff9f]|([!?！？。、.,・…ー~〜～wｗ笑 \u3000])\\1"
+)
 
 
 def normalize(text: str) -> Normalized:
     """Normalise ``text`` for matching; never raises on any ``str``."""
+    if text and not text[0].isspace() and _SPECIAL.search(text) is None:
+        fast = unicodedata.normalize("NFKC", text).lower()
+        if len(fast) == len(text):
+            return Normalized(fast, None, None)
+    return _normalize_slow(text)
+
+
+def _normalize_slow(text: str) -> Normalized:
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []

@@ -1,17 +1,73 @@
-"""``intake triage`` and ``intake eval`` (owned by the triage part)."""
+"""``intake triage`` and ``intake eval`` (owned by the triage part). Heavy imports stay inside the commands."""
 
 from __future__ import annotations
 
 import typer
 
 
+def _triager(pack: str | None) -> object:
+    from intake.settings import get_settings
+    from triage import Triager
+    from triage.lexicon import TriageKnowledgeError
+
+    settings = get_settings()
+    try:
+        return Triager.load(settings.knowledge_dir(), pack or settings.intake_pack)
+    except TriageKnowledgeError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from exc
+
+
 def register(app: typer.Typer) -> None:
     @app.command("triage")
-    def triage_cmd(pack: str = typer.Option(None, "--pack", help="Knowledge pack id.")) -> None:
+    def triage_cmd(pack: str = typer.Option(None, "--pack", help="Knowledge pack id (default: INTAKE_PACK).")) -> None:
         """Triage messages from stdin (one per line, text or JSON with "text"); one JSON object per line out."""
-        raise typer.Exit(2)
+        import json
+        import sys
+
+        from triage import Triager
+
+        triager = _triager(pack)
+        assert isinstance(triager, Triager)
+        triage = triager.triage
+        dumps = json.dumps
+        out = sys.stdout
+        write = out.write
+        for raw in sys.stdin:
+            line = raw.rstrip("\r\n")
+            text = line
+            if line.startswith("{"):
+                try:
+                    obj = json.loads(line)
+                    if isinstance(obj, dict) and isinstance(obj.get("text"), str):
+                        text = obj["text"]
+                except ValueError:
+                    pass  # not JSON after all: triage the line as written
+            write(dumps(triage(text).contract_dict(), ensure_ascii=False))
+            write("\n")
+        out.flush()
 
     @app.command("eval")
-    def eval_cmd(file: str = typer.Argument(..., help="Labelled JSONL file.")) -> None:
-        """Triage metrics on a labelled file."""
-        raise typer.Exit(2)
+    def eval_cmd(
+        file: str = typer.Argument(..., help="Labelled JSONL file (eval/LABELS.md)."),
+        pack: str = typer.Option(None, "--pack", help="Knowledge pack id (default: INTAKE_PACK)."),
+    ) -> None:
+        """Triage metrics on a labelled file: per-field P/R/F1, macro-F1, complex, crisis, out-of-scope, misses."""
+        from pathlib import Path
+
+        from triage import Triager
+        from triage.evaluate import LabelError, evaluate, read_labelled
+
+        try:
+            rows = read_labelled(Path(file))
+        except (OSError, LabelError) as exc:
+            typer.echo(f"cannot read {file}: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        triager = _triager(pack)
+        assert isinstance(triager, Triager)
+        report = evaluate(rows, triager.triage)
+        for line in report.lines():
+            typer.echo(line)
+        for line in report.misses:
+            typer.echo(line)

@@ -1,0 +1,132 @@
+"""Which characters a regular expression can start with, so that a message only runs the patterns it may match."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from re import _constants as C  # type: ignore[attr-defined]
+from re import _parser as P  # type: ignore[attr-defined]
+
+_MAX_RANGE = 400
+
+
+def first_chars(pattern: str) -> frozenset[str] | None:
+    """The set of possible first characters of a match, or None when it cannot be bounded (then always run)."""
+    try:
+        parsed = P.parse(pattern)
+    except re.error:
+        return None
+    chars = _seq(list(parsed))
+    return frozenset(chars) if chars else None
+
+
+def _seq(items: list[tuple[Any, Any]]) -> set[str] | None:
+    out: set[str] = set()
+    for op, av in items:
+        if op in (C.ASSERT, C.ASSERT_NOT, C.AT):
+            continue  # zero-width: look at what follows
+        if op is C.LITERAL:
+            return out | {chr(av)}
+        if op is C.IN:
+            got = _in(av)
+            return None if got is None else out | got
+        if op is C.SUBPATTERN:
+            got = _seq(list(av[-1]))
+            return None if got is None else out | got
+        if op is C.BRANCH:
+            union: set[str] = set()
+            for branch in av[1]:
+                got = _seq(list(branch))
+                if got is None:
+                    return None
+                union |= got
+            return out | union
+        if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+            lo, _hi, sub = av
+            got = _seq(list(sub))
+            if got is None:
+                return None
+            out |= got
+            if lo >= 1:
+                return out
+            continue  # optional: the next item may start the match too
+        return None
+    return None  # the whole pattern may match the empty string
+
+
+def _in(items: list[tuple[Any, Any]]) -> set[str] | None:
+    out: set[str] = set()
+    for op, av in items:
+        if op is C.LITERAL:
+            out.add(chr(av))
+        elif op is C.RANGE:
+            lo, hi = av
+            if hi - lo > _MAX_RANGE:
+                return None
+            out.update(chr(c) for c in range(lo, hi + 1))
+        elif op is C.CATEGORY and av is C.CATEGORY_DIGIT:
+            out.update("0123456789")
+        else:
+            return None
+    return out
+
+
+_MAX_PREFIXES = 400
+
+
+def prefixes(pattern: str, k: int = 2) -> frozenset[str] | None:
+    """Strings (up to ``k`` characters) that every match starts with one of; None when they cannot be bounded.
+
+    A prefix shorter than ``k`` means the match may start with that text followed by anything.
+    """
+    try:
+        parsed = P.parse(pattern)
+    except re.error:
+        return None
+    got = _expand(list(parsed), {""}, k)
+    if got is None or "" in got:
+        return None
+    return frozenset(got)
+
+
+def _expand(items: list[tuple[Any, Any]], current: set[str], k: int) -> set[str] | None:
+    done = {s for s in current if len(s) >= k}
+    todo = current - done
+    for op, av in items:
+        if not todo:
+            break
+        if op in (C.ASSERT, C.ASSERT_NOT, C.AT):
+            continue
+        if op is C.LITERAL:
+            nxt = {s + chr(av) for s in todo}
+        elif op is C.IN:
+            chars = _in(av)
+            if chars is None:
+                return done | todo
+            nxt = {s + c for s in todo for c in chars}
+        elif op is C.SUBPATTERN:
+            got = _expand(list(av[-1]), todo, k)
+            if got is None:
+                return None
+            nxt = got
+        elif op is C.BRANCH:
+            nxt = set()
+            for branch in av[1]:
+                got = _expand(list(branch), todo, k)
+                if got is None:
+                    return None
+                nxt |= got
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) and av[0] >= 1:
+            got = _expand(list(av[2]), todo, k)
+            if got is None:
+                return None
+            return done | got  # what follows a repeat can vary: stop here
+        else:
+            return done | todo  # optional or unknown: the prefix so far is all we know
+        if len(nxt) > _MAX_PREFIXES:
+            return done | todo
+        # strings that stopped growing inside a sub-pattern are complete prefixes of their own
+        done |= {s for s in nxt if len(s) >= k}
+        todo = {s for s in nxt if len(s) < k}
+    return done | todo
