@@ -327,13 +327,15 @@ class _Turn:
                 self.start(greet=command == "handoff", prompt=False)
                 self.on_command(command)
                 return
-            self.start(greet=True, prompt=not isinstance(event, Text) or command == "restart")
+            self.start(greet=True, prompt=command == "restart" or isinstance(event, Follow))
             if command == "restart":
                 return
             if isinstance(event, Text):
                 self.on_story_text(event.text)
             elif isinstance(event, Media | Location):
                 self.on_media_or_location(event)
+            elif isinstance(event, Pick):
+                self.on_pick(event.value)
             return
         command = self.command_of(event)
         if command is not None:
@@ -429,7 +431,11 @@ class _Turn:
                 self.say("please_choose")
                 self.prompt(Step.RESUME)
             return
-        if value.startswith("area:") and st.step is Step.AREA:
+        if (
+            value.startswith("area:")
+            and st.step is Step.AREA
+            and value not in {c.value for c in spec.choices}
+        ):
             self.on_area_pick(value[5:])
             return
         choice = next((c for c in spec.choices if c.value == value), None)
@@ -538,7 +544,9 @@ class _Turn:
                     hours=f"（{c.hours}）" if c.hours else "",
                 )
             )
-        self.replies.append(Reply("\n".join(lines)))
+        # The numbers to call come first, before any greeting.
+        greeting = self.msg("greeting")
+        self.replies = [Reply("\n".join(lines)), *(r for r in self.replies if r.text != greeting)]
         self.save_ticket("crisis")
 
     def state_crisis_kinds(self) -> list[str]:

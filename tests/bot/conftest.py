@@ -83,14 +83,26 @@ class Bot:
         return await self.client.post("/callback", content=body, headers=headers)
 
 
+def use_test_knowledge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start the app with the bot's test pack instead of loading ``INTAKE_PACK`` from the knowledge files
+    (the bot's tests must not depend on the contents of a municipality's pack)."""
+    import intake.knowledge.holder as holder
+
+    async def start_knowledge(res: Resources) -> None:
+        res.knowledge = test_holder()
+
+    monkeypatch.setattr(holder, "start_knowledge", start_knowledge)
+
+
 async def start_bot(settings: Settings, fake: FakeLine | None) -> AsyncIterator[Bot]:
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        res: Resources = app.state.resources
-        res.knowledge = test_holder()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-            yield Bot(app, res, client, fake)
+    with pytest.MonkeyPatch.context() as mp:
+        use_test_knowledge(mp)
+        async with app.router.lifespan_context(app):
+            res: Resources = app.state.resources
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+                yield Bot(app, res, client, fake)
 
 
 @pytest.fixture
