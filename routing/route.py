@@ -257,26 +257,26 @@ def _field_windows(
         return (
             [general],
             False,
-            f"{field.value}の窓口が登録されていないため、総合窓口「{general.name}」につなぎます。",
+            f"{_about(field)}の窓口が登録されていないため、総合窓口「{general.name}」につなぎます。",
         )
 
     if area is not None:
         local = [w for w in regional if area.id in w.areas]
         found = [*local, *citywide]
         if local:
-            why = f"{field.value}の相談は、{area.name}を担当する「{local[0].name}」が受けます。"
+            why = f"{_about(field)}は、{area.name}を担当する「{local[0].name}」が受けます。"
         elif regional and not citywide:
             return (
                 [general, *regional],
                 False,
-                f"{area.name}を担当する{field.value}の窓口が登録されていないため、総合窓口「{general.name}」につなぎます。",
+                f"{area.name}を担当する{_about(field)}の窓口が登録されていないため、総合窓口「{general.name}」につなぎます。",
             )
         else:
             why = _citywide_reason(field, found[0], general)
         return found, False, why
 
     if regional and ask_area and len({a for w in regional for a in w.areas}) >= 2:
-        return [*citywide, *regional], True, f"{field.value}の窓口は地域ごとに分かれています。"
+        return [*citywide, *regional], True, f"{_about(field)}の窓口は地域ごとに分かれています。"
     if regional and not citywide:
         return (
             [general, *regional],
@@ -289,8 +289,21 @@ def _field_windows(
 
 def _citywide_reason(field: Field, window: Window, general: Window) -> str:
     if field == Field.HAZAMA and window.id == general.id:
-        return f"どの制度にもあてはまりにくい相談（狭間）は、総合窓口「{general.name}」が受けます。"
-    return f"{field.value}の相談は「{window.name}」が受けます。"
+        return f"{_about(field)}は、総合窓口「{general.name}」が受けます。"
+    return f"{_about(field)}は「{window.name}」が受けます。"
+
+
+_ABOUT = {
+    Field.KAIGO: "介護の相談",
+    Field.SHOGAI: "障害の相談",
+    Field.KODOMO: "子ども・子育ての相談",
+    Field.KONKYU: "お金や暮らしの相談",
+    Field.HAZAMA: "どの制度にもあてはまりにくい相談（制度の狭間）",
+}
+
+
+def _about(field: Field) -> str:
+    return _ABOUT[field]
 
 
 def _meeting(collaboration: Collaboration, consent: bool | None) -> tuple[Meeting, str, bool]:
