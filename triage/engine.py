@@ -397,6 +397,7 @@ def _analyzer_for(vocab: Vocabulary, cache_dir: Path | None) -> Analyzer:
     from triage.sudachi import user_dictionary_csv
 
     cache = cache_dir or default_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
     key = (vocab.digest, str(cache))
     if key in _ANALYZERS:
         return _ANALYZERS[key]

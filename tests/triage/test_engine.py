@@ -1,0 +1,117 @@
+"""Behaviour staff and residents rely on: fields, crisis first, negation, kana spellings, evidence offsets."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage import CrisisKind, Field, Triager
+
+
+def fields(t: Triager, text: str) -> set[str]:
+    return {f.value for f in t.triage(text).fields}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("父が同じことを何べんも聞いてくるし、夜中に家を出て行こうとします", {"介護"}),
+        ("かいごのことで そうだんしたいです", {"介護"}),
+        ("しょうがいしゃてちょうを もっています。しごとをさがしています", {"障害"}),
+        ("息子がひきこもりになって5年たちます", {"狭間"}),
+        ("統合失調症の弟がずっと家にこもっています", {"障害"}),
+        ("中1の娘が学校に行けなくなりました", {"子ども"}),
+        ("家賃を2か月ためてしまい、大家さんから出ていけと言われています", {"困窮"}),
+        ("82歳の父と、20年部屋から出てこない兄のことで相談です", {"介護", "狭間"}),
+        ("ダブルケアで、義母の介護と赤ちゃんの世話がしんどい", {"介護", "子ども"}),
+        ("保育円に入りたい", {"子ども"}),
+    ],
+)
+def test_fields_by_kind_of_situation(triager: Triager, text: str, expected: set[str]) -> None:
+    assert fields(triager, text) == expected
+
+
+def test_complex_means_two_or_more_fields(triager: Triager) -> None:
+    r = triager.triage("認知症の母の介護で仕事を辞め、貯金も底をつきました")
+    assert {Field.KAIGO, Field.KONKYU} <= set(r.fields)
+    assert r.complex is True
+    assert triager.triage("デイサービスを探しています").complex is False
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("もう消えたい", CrisisKind.SUICIDE),
+        ("楽になりたい。もう全部いやだ", CrisisKind.SUICIDE),
+        ("朝、目が覚めなければいいのに", CrisisKind.SUICIDE),
+        ("子どもに手をあげてしまいそうです", CrisisKind.ABUSE),
+        ("夫に毎晩殴られています。たすけて", CrisisKind.VIOLENCE),
+        ("もう何日も食べてない", CrisisKind.NO_FOOD),
+        ("父が倒れて意識がありません", CrisisKind.MEDICAL),
+        ("認知症の母が昼から帰って来ません", CrisisKind.MISSING),
+    ],
+)
+def test_crisis_indirect_expressions(triager: Triager, text: str, kind: CrisisKind) -> None:
+    r = triager.triage(text)
+    assert r.crisis is True
+    assert kind in r.crisis_kinds
+    assert r.fields, "a crisis still has its fields"
+    assert r.out_of_scope is False
+
+
+def test_crisis_never_hides_fields(triager: Triager) -> None:
+    r = triager.triage("母の介護で疲れ果てました。もう死にたい")
+    assert r.crisis and Field.KAIGO in r.fields
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "介護で疲れた",
+        "もう限界です。子育てがしんどい",
+        "夫の暴力から逃げて、今は実家にいます。これからの仕事が心配です",
+    ],
+)
+def test_not_a_crisis(triager: Triager, text: str) -> None:
+    assert triager.triage(text).crisis is False
+
+
+def test_negation_cancels_the_term(triager: Triager) -> None:
+    r = triager.triage("介護は必要ないです。粗大ごみの出し方を教えてください")
+    assert r.out_of_scope is True
+    assert any(e.label == "negation" and e.surface == "介護" for e in r.evidence)
+
+
+@pytest.mark.parametrize("text", ["住民票の写しがほしい", "花火大会はいつですか", "おはようございます", "ありがとう！"])
+def test_out_of_scope(triager: Triager, text: str) -> None:
+    r = triager.triage(text)
+    assert r.out_of_scope is True
+    assert r.fields == [] and r.crisis is False
+
+
+def test_evidence_offsets_point_into_the_original_text(triager: Triager) -> None:
+    text = "ＡＤＨＤの息子のことで😢😢 学校に行けません！！！"
+    r = triager.triage(text)
+    assert r.evidence
+    for e in r.evidence:
+        if e.kind in ("term", "phrase", "pattern"):
+            original = text[e.start : e.end]
+            assert original, e
+            # the original span, normalised, is what matched (full-width → half-width, lower case)
+            from triage.normalize import normalize
+
+            assert normalize(original).text.strip() == e.surface.strip()
+    adhd = next(e for e in r.evidence if e.rule == "developmental")
+    assert text[adhd.start : adhd.end] == "ＡＤＨＤ"
+
+
+def test_contract_dict_shape(triager: Triager) -> None:
+    d = triager.triage("母の物忘れがひどい").contract_dict()
+    assert {"text", "fields", "complex", "crisis", "out_of_scope", "evidence"} <= set(d)
+    assert d["fields"] == ["介護"]
+    assert isinstance(d["evidence"], list) and d["evidence"][0]["rule"] == "dementia_signs"
+
+
+def test_user_dictionary_words_are_single_tokens(triager: Triager) -> None:
+    assert triager.analyzer.lemmas("8050問題") == ["8050問題"]
+    assert triager.analyzer.lemmas("地域包括支援センター") == ["地域包括支援センター"]
+    assert triager.analyzer.lemmas("かいご") == ["介護"]
