@@ -52,6 +52,7 @@
         if (r.quick_replies && r.quick_replies.length) last = r.quick_replies;
       });
       setQuick(last);
+      scroll();
     }).catch(function () {
       bubble("bot", "通信できませんでした。もう一度送ってください。");
     }).then(function () { busy = false; go.disabled = false; box.focus(); });
