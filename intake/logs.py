@@ -7,8 +7,8 @@ ids, counts, durations. Whatever a caller passes, the formatter makes sure that:
 - the event text keeps only ASCII: Japanese (a resident's words) put into the message by an f-string or ``%s`` is
   replaced by ``[redacted]``;
 - ``ctx`` keys that name message text, identities or secrets (``text``, ``body``, ``user_id``, ``phone``,
-  ``token``…) are redacted unless the value is a number (``text_len: 12`` stays), and long non-ASCII strings are
-  redacted too (field names such as 介護 stay);
+  ``token``…) are redacted unless the value is a number or a flag (``text_len: 12`` stays), and long non-ASCII
+  strings are redacted under any key (field names such as 介護 stay);
 - an exception is logged as its type and where it was raised, never its message (which may quote input).
 """
 
@@ -23,7 +23,8 @@ from typing import Any
 
 REDACTED = "[redacted]"
 
-# ctx keys whose text values never reach the log (matched as substrings of the lower-cased key).
+# ctx keys (matched as substrings of the lower-cased key) whose values never reach the log unless they are
+# numbers or flags: message text...
 _TEXT_STEMS = (
     "text",
     "message",
@@ -39,7 +40,7 @@ _TEXT_STEMS = (
     "input",
     "payload",
 )
-# ctx keys redacted whatever their value (identities and secrets).
+# ...identities and secrets...
 _IDENTITY_STEMS = (
     "user_id",
     "userid",
@@ -53,6 +54,7 @@ _IDENTITY_STEMS = (
     "cookie",
     "authorization",
 )
+# ...and these exact keys (LINE puts user ids under `to` and `source`).
 _IDENTITY_KEYS = frozenset({"name", "display_name", "displayname", "to", "source"})
 # Kept for callers that list the obvious ones; the stems above are what the formatter applies.
 SENSITIVE_KEYS = frozenset({"text", "message", "body", "user_id", "userId", "line_user_id", "phone", "name"})
@@ -75,12 +77,10 @@ def scrub_event(value: str) -> str:
     return _NON_ASCII.sub(REDACTED, mask(value))
 
 
-def _sensitive_key(key: str) -> tuple[bool, bool]:
-    """(redact text values, redact every value) for a ctx key."""
+def _sensitive_key(key: str) -> bool:
+    """True for a ctx key that names message text, an identity or a secret."""
     k = key.lower().replace("-", "_")
-    identity = k in _IDENTITY_KEYS or any(stem in k for stem in _IDENTITY_STEMS)
-    text = identity or any(stem in k for stem in _TEXT_STEMS)
-    return text, identity
+    return k in _IDENTITY_KEYS or any(stem in k for stem in (*_IDENTITY_STEMS, *_TEXT_STEMS))
 
 
 def _clean_string(value: str) -> str:
@@ -100,9 +100,9 @@ def _clean(value: Any) -> Any:
         out: dict[str, Any] = {}
         for k, v in value.items():
             key = str(k)
-            text, identity = _sensitive_key(key)
-            if identity or (text and not isinstance(v, bool | int | float)):
-                out[key] = REDACTED if v is not None else None
+            # Numbers and flags cannot carry words or LINE ids: `text_len: 12`, `tokens: 9` stay.
+            if _sensitive_key(key) and not isinstance(v, bool | int | float) and v is not None:
+                out[key] = REDACTED
             else:
                 out[key] = _clean(v)
         return out

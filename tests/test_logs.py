@@ -103,7 +103,10 @@ def test_identity_keys_in_ctx_are_redacted_whatever_the_value(key: str) -> None:
 
 
 def test_counts_about_text_are_kept() -> None:
-    _, entry = _format(_record("received", ctx={"text_len": 27, "message_count": 3, "has_text": True}))
+    _, entry = _format(
+        _record("received", ctx={"text_len": 27, "message_count": 3, "has_text": True, "tokens": 9})
+    )
+    assert entry["tokens"] == 9
     assert entry["text_len"] == 27
     assert entry["message_count"] == 3
     assert entry["has_text"] is True
