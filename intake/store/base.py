@@ -44,6 +44,9 @@ class SessionStore(Protocol):
     ) -> AbstractAsyncContextManager[None]:
         """A mutual-exclusion lock on ``key`` that holds across processes sharing the store.
 
+        ``lock("user:<subject_hash>")`` and ``lock("lock:user:<subject_hash>")`` are the same lock; it lives apart
+        from the values (locking ``sess:…`` never touches the session stored there).
+
         ``timeout`` bounds how long the lock lives if its holder dies; ``wait`` how long to wait for it before
         :class:`LockTimeout` is raised.
         """
