@@ -9,10 +9,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -76,6 +79,14 @@ def _wait_port(port: int, timeout: float = 20.0) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if pytest itself is killed, so no server outlives a broken run."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
     binary = _find("redis-server")
@@ -100,6 +111,7 @@ def redis_server() -> Iterator[str]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     try:
         _wait_port(port)
@@ -121,7 +133,13 @@ def redis_url(redis_server: str) -> Iterator[str]:
     yield redis_server
 
 
-PG_DIRS = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin")
+def _pg_dirs() -> tuple[str, ...]:
+    """Debian keeps the server binaries under /usr/lib/postgresql/<major>/bin: newest first."""
+    found = [p for p in Path("/usr/lib/postgresql").glob("*/bin") if p.parent.name.isdigit()]
+    return tuple(str(p) for p in sorted(found, key=lambda p: int(p.parent.name), reverse=True))
+
+
+PG_DIRS = _pg_dirs()
 
 
 @pytest.fixture(scope="session")
