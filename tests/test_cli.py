@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -161,3 +167,61 @@ def test_serve_refuses_several_workers_without_redis(cli_env: CliRunner) -> None
     result = cli_env.invoke(app, ["serve", "--workers", "2", "--no-migrate"])
     assert result.exit_code == 2
     assert "REDIS_URL" in result.output
+
+
+def test_serve_answers_and_logs_json_lines_without_an_access_log(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'intake.db'}",
+        "INTAKE_SECRET_KEY": "serve-test-key-" + "x" * 32,
+        "INTAKE_LOG_LEVEL": "INFO",
+    }
+    env.pop("REDIS_URL", None)
+    proc = subprocess.Popen(
+        [INTAKE, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        health = _get_when_up(f"http://127.0.0.1:{port}/healthz", proc)
+        assert health == (200, {"status": "ok"})
+        status, body = _get_when_up(f"http://127.0.0.1:{port}/readyz?user=U{'0' * 32}", proc)
+        assert (status, body["store"], body["database"]) == (200, True, True)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert current(env["DATABASE_URL"]) == head()  # serve migrated the database first
+    lines = [line for line in err.splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines if line.startswith("{")]
+    assert [line for line in lines if not line.startswith("{")] == [], "every log line is JSON"
+    events = [e["event"] for e in entries]
+    assert "started" in events and "stopped" in events
+    assert not any("GET /" in line or "/readyz" in line for line in lines), "no access log"
+    assert "U" + "0" * 32 not in err + out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get_when_up(url: str, proc: subprocess.Popen[str], limit: float = 60.0) -> tuple[int, Any]:
+    deadline = time.monotonic() + limit
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"intake serve exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
