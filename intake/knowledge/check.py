@@ -11,10 +11,19 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from intake.knowledge.loader import COMMON, MESSAGES_FILE, build_pack, list_packs
+from intake.knowledge.loader import (
+    AREAS_FILE,
+    COMMON,
+    MESSAGES_FILE,
+    WINDOWS_FILE,
+    PackRead,
+    list_packs,
+    read_pack,
+)
 from intake.knowledge.problems import KnowledgeError, Notice, errors, unique
 from intake.knowledge.schema import Pack
-from intake.yamlio import Problem, line_of, load
+from intake.yamlio import Problem
+from triage.types import FIELD_ORDER
 
 
 def check(knowledge_dir: Path) -> list[Problem]:
@@ -40,13 +49,14 @@ def checked_pack(
 ) -> tuple[Pack | None, list[Problem]]:
     """The pack and every problem of it; the pack is None when any problem is an error."""
     try:
-        pack, problems = build_pack(knowledge_dir, pack_id)
+        read = read_pack(knowledge_dir, pack_id)
     except KnowledgeError as exc:
         return None, exc.problems
+    pack, problems = read.pack, list(read.problems)
     if pack is not None:
         problems.extend(message_key_problems(knowledge_dir, pack))
-        problems.extend(area_problems(knowledge_dir, pack))
-        problems.extend(reachability_problems(knowledge_dir, pack))
+        problems.extend(area_problems(read, pack))
+        problems.extend(reachability_problems(read, pack))
     if triage:
         problems.extend(triage_problems(knowledge_dir, pack_id))
     problems = unique(problems)
@@ -71,16 +81,14 @@ def message_key_problems(knowledge_dir: Path, pack: Pack) -> list[Problem]:
     ]
 
 
-def area_problems(knowledge_dir: Path, pack: Pack) -> list[Problem]:
+def area_problems(read: PackRead, pack: Pack) -> list[Problem]:
     """Each name of each area, typed by a resident, finds that area and no other."""
-    from routing.route import resolve_area
+    from routing.route import resolve_area  # lazy: routing imports this package
 
-    path = knowledge_dir / pack.id / "areas.yaml"
-    tree = load(path) if path.is_file() else None
-    seq = tree.get("areas") if isinstance(tree, dict) else None
+    path = read.pack_dir / AREAS_FILE
     problems: list[Problem] = []
     for i, area in enumerate(pack.areas):
-        line = line_of(seq, i) if seq is not None else 1
+        line = read.item_line(path, "areas", i)
         for name in area.names:
             found = resolve_area(pack, name)
             if found is None or found.id != area.id:
@@ -91,10 +99,9 @@ def area_problems(knowledge_dir: Path, pack: Pack) -> list[Problem]:
     return problems
 
 
-def reachability_problems(knowledge_dir: Path, pack: Pack) -> list[Problem]:
+def reachability_problems(read: PackRead, pack: Pack) -> list[Problem]:
     """Warn about windows no routing ever reaches (no fields, topics or programme link)."""
-    from routing.route import route
-    from triage.types import FIELD_ORDER
+    from routing.route import route  # lazy: routing imports this package
 
     reached: set[str] = set()
     areas: list[str | None] = [None, *(a.id for a in pack.areas)]
@@ -109,13 +116,11 @@ def reachability_problems(knowledge_dir: Path, pack: Pack) -> list[Problem]:
     for fields, area, wanted in cases:
         d = route(pack, fields, area=area, topics=wanted, consent=True)
         reached.update(w.id for w in itertools.chain(d.windows, d.resources))
-    path = knowledge_dir / pack.id / "windows.yaml"
-    tree = load(path)
-    seq = tree.get("windows") if isinstance(tree, dict) else None
+    path = read.pack_dir / WINDOWS_FILE
     return [
         Notice(
             str(path),
-            line_of(seq, i) if seq is not None else 1,
+            read.item_line(path, "windows", i),
             f"window '{w.id}' is never routed to: give it fields or topics, or list it in collaboration.programs",
         )
         for i, w in enumerate(pack.windows)

@@ -244,8 +244,29 @@ def _messages(reader: _Reader, knowledge_dir: Path, pack_dir: Path) -> dict[str,
     return {**common, **own}
 
 
+@dataclass
+class PackRead:
+    """The result of reading one pack: the pack (None on error), its problems, and each file's parsed tree."""
+
+    pack_dir: Path
+    pack: Pack | None
+    problems: list[Problem]
+    trees: dict[str, Any]
+
+    def item_line(self, path: Path, key: str, index: int) -> int:
+        """The line of item ``index`` of the list under ``key`` in ``path`` (1 when unknown)."""
+        tree = self.trees.get(str(path))
+        return _item_line(tree.get(key), index) if isinstance(tree, dict) and key in tree else 1
+
+
 def build_pack(knowledge_dir: Path, pack_id: str) -> tuple[Pack | None, list[Problem]]:
     """The pack and every problem found (errors and warnings); the pack is None when there is an error."""
+    read = read_pack(knowledge_dir, pack_id)
+    return read.pack, read.problems
+
+
+def read_pack(knowledge_dir: Path, pack_id: str) -> PackRead:
+    """Read, validate and cross-check one pack; :class:`UnknownPackError` when there is no such pack."""
     if pack_id not in list_packs(knowledge_dir):
         raise unknown_pack(knowledge_dir, pack_id)
     pack_dir = knowledge_dir / pack_id
@@ -264,7 +285,7 @@ def build_pack(knowledge_dir: Path, pack_id: str) -> tuple[Pack | None, list[Pro
     messages = _messages(r, knowledge_dir, pack_dir)
 
     if pack_file is None or windows_file is None or common_crisis is None:
-        return None, r.problems
+        return PackRead(pack_dir, None, r.problems, r.trees)
 
     windows = windows_file.windows
     areas = areas_file.areas if areas_file else []
@@ -288,7 +309,7 @@ def build_pack(knowledge_dir: Path, pack_id: str) -> tuple[Pack | None, list[Pro
     _check_coverage(r, windows_path, windows, pack_file)
 
     if errors(r.problems):
-        return None, r.problems
+        return PackRead(pack_dir, None, r.problems, r.trees)
     pack = Pack(
         municipality=pack_file.municipality,
         windows=windows,
@@ -298,7 +319,7 @@ def build_pack(knowledge_dir: Path, pack_id: str) -> tuple[Pack | None, list[Pro
         topics=topics,
         version=content_version(knowledge_dir, pack_id),
     )
-    return pack, r.problems
+    return PackRead(pack_dir, pack, r.problems, r.trees)
 
 
 def load_pack(knowledge_dir: Path, pack_id: str) -> Pack:

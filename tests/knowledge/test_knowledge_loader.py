@@ -249,3 +249,11 @@ def test_every_message_key_the_dialogs_use_has_wording(knowledge_copy: Path) -> 
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     problems = errors_of(check(knowledge_copy))
     assert any(f"message key '{key}' is used by the dialogs" in p for p in problems), problems
+
+
+def test_an_area_name_residents_cannot_type_to_find_it_is_refused(knowledge_copy: Path) -> None:
+    path = knowledge_copy / "nomi" / "areas.yaml"
+    edit(path, "aliases: [寺井町, てらい, 寺井地区]", 'aliases: [寺井町, てらい, 寺井地区, "・"]')
+    problems = errors_of(check_pack(knowledge_copy, "nomi"))
+    line = line_no(path, "id: terai")
+    assert f"{path}:{line}: area name '・' finds no area, not 'terai'" in problems, problems
