@@ -16,6 +16,7 @@ JST = timezone(timedelta(hours=9), "JST")
 
 EVENT_LABELS = {
     "created": "受付",
+    "updated": "追記（ボット）",
     "accepted": "受理",
     "assigned": "担当",
     "transferred": "移管",

@@ -1,8 +1,8 @@
 """Fixtures of the staff desk: a small pack, staff of each role, tickets, the app on a real database.
 
 The pack is built with ``intake.knowledge.schema`` models (two field windows, the general window and the
-多機関協働 entry with its two meetings). Tickets are inserted as ``routing.models`` rows, with a LINE resident whose
-user id is encrypted the way the bot stores it.
+多機関協働 entry with its two meetings). Tickets are created the way the bot creates them
+(``routing.transcript``), for a LINE resident whose user id is encrypted as the bot stores it.
 """
 
 from __future__ import annotations
@@ -21,22 +21,13 @@ from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.app import Resources, create_app
-from intake.crypto import encrypt, secret_key
+from intake.crypto import secret_key
 from intake.db import session_scope, utcnow
 from intake.desk import accounts
 from intake.knowledge.schema import Pack
 from intake.settings import Settings
-from routing.models import (
-    Channel,
-    Conversation,
-    Direction,
-    Message,
-    Resident,
-    Role,
-    Sender,
-    Ticket,
-    Urgency,
-)
+from routing import transcript
+from routing.models import Channel, Role, Urgency
 
 with warnings.catch_warnings():
     # Starlette 1.x asks for httpx2 and warns when its test client runs on httpx; httpx is what we ship.
@@ -188,29 +179,35 @@ def make_ticket(
     text: str = "母の介護のことで相談したいです。夜も眠れません。",
     crisis: bool = False,
 ) -> str:
-    number = number or f"T{uuid.uuid4().hex[:8].upper()}"
+    """A ticket as the bot leaves it (``routing.transcript``): a resident, their message, the routed ticket.
+
+    ``number`` and ``created_at`` override what the bot would set, for tests about order and display.
+    """
+    key = secret_key(Settings(intake_secret_key=SECRET))  # type: ignore[arg-type]
     with session_scope(sessions) as s:
-        resident = Resident(
+        resident = transcript.get_or_create_resident(
+            s,
             pack="testcity",
-            channel=channel,
-            subject_hash=uuid.uuid4().hex,
-            line_user_id_enc=encrypt(secret_key(Settings(intake_secret_key=SECRET)), LINE_USER)  # type: ignore[arg-type]
-            if channel is Channel.LINE
-            else None,
+            channel=channel.value,
+            subject=uuid.uuid4().hex,
+            key=key,
+            line_user_id=LINE_USER if channel is Channel.LINE else None,
         )
-        conv = Conversation(resident=resident, pack="testcity")
-        s.add(conv)
-        s.flush()
-        ticket = Ticket(
-            number=number,
+        conv = transcript.open_conversation(s, resident=resident)
+        transcript.record_message(
+            s, conversation_id=conv.id, direction="in", sender="resident", kind="text", text=text
+        )
+        ticket = transcript.create_ticket(
+            s,
             pack="testcity",
             knowledge_version="test-1",
             resident_id=resident.id,
             conversation_id=conv.id,
             fields=fields if fields is not None else ["介護"],
+            window_id=window_id,
             complex=complex,
             crisis=crisis,
-            urgency=urgency,
+            urgent=urgency is Urgency.URGENT,
             evidence=[
                 {
                     "label": "介護",
@@ -223,22 +220,12 @@ def make_ticket(
             ],
             routing_reason=["介護の相談なので地域包括支援センターへ"],
             consent=consent,
-            window_id=window_id,
-            created_at=created_at or utcnow(),
         )
-        s.add(ticket)
-        s.flush()
-        s.add(
-            Message(
-                conversation_id=conv.id,
-                ticket_id=ticket.id,
-                direction=Direction.INBOUND,
-                sender=Sender.RESIDENT,
-                kind="text",
-                text=text,
-            )
-        )
-    return number
+        if number is not None:
+            ticket.number = number
+        if created_at is not None:
+            ticket.created_at = created_at
+        return ticket.number
 
 
 def login(client: TestClient, user: str, password: str = PASSWORD) -> httpx.Response:

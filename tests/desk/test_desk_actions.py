@@ -31,7 +31,9 @@ def _ticket(desk: Desk, number: str) -> Ticket:
 def _events(desk: Desk, number: str) -> list[str]:
     ticket = _ticket(desk, number)
     with session_scope(desk.sessions) as s:
-        return [e.kind for e in s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))]
+        kinds = [e.kind for e in s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))]
+    assert kinds[0] == "created"  # by the bot
+    return kinds[1:]
 
 
 def _post(desk: Desk, number: str, action: str, **data: str) -> tuple[int, str]:

@@ -85,7 +85,7 @@ def test_ticket_detail_and_the_whole_flow(desk: Desk) -> None:
     history = [
         h["kind"] for h in desk.client.get(f"/api/v1/tickets/{number}", headers=headers).json()["history"]
     ]
-    assert history == ["accepted", "assigned", "noted", "replied", "escalated", "closed"]
+    assert history == ["created", "accepted", "assigned", "noted", "replied", "escalated", "closed"]
     with session_scope(desk.sessions) as s:
         assert s.scalars(select(Outbox)).one().messages == [{"type": "text", "text": "ご連絡します"}]
         assert s.scalars(select(Escalation)).one().meeting_kind.value == "without_consent"
