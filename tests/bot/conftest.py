@@ -7,14 +7,13 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 from fakeline import FakeLine, fake_line
 from fastapi import FastAPI
-from knowledge_fixture import CrisisAwareTriager, test_knowledge, test_pack
+from knowledge_fixture import test_holder, test_knowledge
 from linehelp import SECRET, TOKEN
 
 from bot.engine import Knowledge
@@ -34,14 +33,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def test_holder() -> Any:
-    """Stands in for ``intake.knowledge.KnowledgeHolder``: ``.current`` has pack, triager and version."""
-    pack = test_pack()
-    return SimpleNamespace(
-        current=SimpleNamespace(pack=pack, triager=CrisisAwareTriager(), version=pack.version)
-    )
 
 
 def bot_settings(tmp: Path, fake: FakeLine | None, *, redis_url: str | None = None, **extra: Any) -> Settings:
@@ -112,7 +103,9 @@ async def start_bot(settings: Settings, fake: FakeLine | None) -> AsyncIterator[
                 yield Bot(app, res, client, fake)
 
 
-@pytest.fixture
-async def bot(tmp_path: Path, fake_line: FakeLine) -> AsyncIterator[Bot]:
-    async for b in start_bot(bot_settings(tmp_path, fake_line), fake_line):
+@pytest.fixture(params=["embedded", pytest.param("redis", marks=pytest.mark.redis)])
+async def bot(request: pytest.FixtureRequest, tmp_path: Path, fake_line: FakeLine) -> AsyncIterator[Bot]:
+    """The app on the fake LINE API, with the embedded session store and with a real redis-server."""
+    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else None
+    async for b in start_bot(bot_settings(tmp_path, fake_line, redis_url=redis_url), fake_line):
         yield b

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 from ruamel.yaml import YAML
 
@@ -91,3 +93,11 @@ class CrisisAwareTriager:
 
 def test_knowledge() -> Knowledge:
     return build(test_pack(), CrisisAwareTriager(), "test-1")
+
+
+def test_holder() -> Any:
+    """Stands in for ``intake.knowledge.KnowledgeHolder``: ``.current`` has pack, triager and version."""
+    pack = test_pack()
+    return SimpleNamespace(
+        current=SimpleNamespace(pack=pack, triager=CrisisAwareTriager(), version=pack.version)
+    )
