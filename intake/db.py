@@ -56,6 +56,9 @@ def make_engine(url: str) -> Engine:
     else:
         kwargs["pool_pre_ping"] = True
         kwargs["pool_size"] = 10
+        if url.startswith("postgresql") and "connect_timeout" not in url:
+            # A database that does not answer fails start-up and /readyz in seconds, not minutes.
+            kwargs["connect_args"] = {"connect_timeout": 10}
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
 
