@@ -41,6 +41,8 @@ class _Entry:
     group: int
     slot: int  # -1: ``terms``; k: the k-th set of ``all_of``
     text: str
+    normalized: str
+    kind: str
 
 
 @dataclass(slots=True)
@@ -51,6 +53,52 @@ class _Hit:
     end: int
     normalized: str
     kind: str  # term / phrase / pattern
+
+
+_Ev = tuple[str, str, str, str, int, int, float, str]
+_EV_KEYS = ("label", "kind", "surface", "normalized", "start", "end", "weight", "rule")
+_FIELD_VALUES = tuple(f.value for f in FIELD_ORDER)
+_KIND_VALUES = tuple(k.value for k in CrisisKind)
+_FIELD_BY_VALUE = {f.value: f for f in Field}
+_KIND_BY_VALUE = {k.value: k for k in CrisisKind}
+_KAIGO, _KODOMO, _HAZAMA = Field.KAIGO.value, Field.KODOMO.value, Field.HAZAMA.value
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """What triage decided, in plain values; turned into a TriageResult or straight into the CLI's JSON."""
+
+    text: str
+    fields: list[str]
+    crisis: bool
+    kinds: list[str]
+    out_of_scope: bool
+    scores: dict[str, float]
+    evidence: list[_Ev]
+
+    def result(self) -> TriageResult:
+        return TriageResult(
+            text=self.text,
+            fields=[_FIELD_BY_VALUE[f] for f in self.fields],
+            complex=len(self.fields) >= 2,
+            crisis=self.crisis,
+            crisis_kinds=[_KIND_BY_VALUE[k] for k in self.kinds],
+            out_of_scope=self.out_of_scope,
+            scores=self.scores,
+            evidence=[Evidence(**dict(zip(_EV_KEYS, ev, strict=True))) for ev in self.evidence],  # type: ignore[arg-type]
+        )
+
+    def contract(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "fields": self.fields,
+            "complex": len(self.fields) >= 2,
+            "crisis": self.crisis,
+            "crisis_kinds": self.kinds,
+            "out_of_scope": self.out_of_scope,
+            "scores": self.scores,
+            "evidence": [dict(zip(_EV_KEYS, ev, strict=True)) for ev in self.evidence],
+        }
 
 
 class Triager:
@@ -70,6 +118,23 @@ class Triager:
         self._index: dict[str, list[_Entry]] = {}
         self._negation_index: dict[str, list[tuple[str, ...]]] = {}
         self._slots_needed = [len(g.all_of) for g in self.groups]
+        self._has_terms = [bool(g.terms or g.patterns) for g in self.groups]
+        self._fields = [tuple(f.value for f in g.fields) for g in self.groups]
+        self._crisis = [g.crisis.value if g.crisis is not None else None for g in self.groups]
+        self._oos = [g.out_of_scope for g in self.groups]
+        self._fallback = [g.fallback for g in self.groups]
+        self._weight = [g.weight for g in self.groups]
+        self._negatable = [g.negatable for g in self.groups]
+        self._guarded = {i for i, g in enumerate(self.groups) if g.requires or g.suppressed_by}
+        self._kind_labels = {k.value: f"crisis:{k.value}" for k in CrisisKind}
+        self._labels: list[tuple[str, ...]] = []
+        for g in self.groups:
+            labels = [f.value for f in g.fields]
+            if g.crisis is not None:
+                labels.append(f"crisis:{g.crisis.value}")
+            if g.out_of_scope:
+                labels.append("out_of_scope")
+            self._labels.append(tuple(labels))
         self._compile()
 
     # -- loading ---------------------------------------------------------------------------------------------
@@ -109,7 +174,8 @@ class Triager:
                     lemmas = tuple(x for x in self.analyzer.lemmas(normalize_term(term)) if x.strip())
                     bucket = self._index.setdefault(lemmas[0], []) if lemmas else []
                     if lemmas and not any(e.lemmas == lemmas and e.group == gi and e.slot == slot for e in bucket):
-                        bucket.append(_Entry(lemmas, gi, slot, term))
+                        kind = "term" if len(lemmas) == 1 else "phrase"
+                        bucket.append(_Entry(lemmas, gi, slot, term, " ".join(lemmas), kind))
         for cue, _file, _line in self.vocab.negations:
             lemmas = tuple(x for x in self.analyzer.lemmas(normalize_term(cue)) if x.strip())
             if lemmas:
@@ -137,13 +203,20 @@ class Triager:
     # -- triage ----------------------------------------------------------------------------------------------
     def triage(self, text: str) -> TriageResult:
         """Triage one message; never raises for any string."""
+        return self._outcome(text).result()
+
+    def triage_contract(self, text: str) -> dict[str, object]:
+        """The same as ``triage(text).contract_dict()`` without building pydantic models (the CLI's fast path)."""
+        return self._outcome(text).contract()
+
+    def _outcome(self, text: str) -> _Outcome:
+        if not isinstance(text, str):
+            text = str(text)
         try:
-            return self._triage(text if isinstance(text, str) else str(text))
+            return self._decide(text)
         except Exception:  # pragma: no cover - last resort: a resident's message must always get a result
-            return TriageResult(
-                text=text, fields=[Field.HAZAMA], complex=False, crisis=False, crisis_kinds=[],
-                out_of_scope=False, scores={}, evidence=[],
-            )
+            scores = dict.fromkeys(_FIELD_VALUES, 0.0)
+            return _Outcome(text, [_HAZAMA], False, [], False, scores, [(_HAZAMA, "rule", "", "", 0, 0, 0.0, "triage_error")])
 
     def _match(self, norm: str) -> tuple[list[_Hit], list[_Hit]]:
         hits: list[_Hit] = []
@@ -151,14 +224,14 @@ class Triager:
         if not norm:
             return hits, negated
         ms = self.analyzer.morphemes(norm)
-        lem = [m.normalized_form() for m in ms]
+        lem = [m.normalized_form() for m in ms]  # the only per-morpheme call, as in plain tokenisation
         if " " in norm:
             keep = [k for k, x in enumerate(lem) if x != " "]
             ms = [ms[k] for k in keep]
             lem = [lem[k] for k in keep]
         index = self._index
         n_tok = len(lem)
-        groups = self.groups
+        negatable = self._negatable
         for i, x in enumerate(lem):
             cands = index.get(x)
             if cands is None:
@@ -167,8 +240,8 @@ class Triager:
                 n = len(e.lemmas)
                 if n > 1 and tuple(lem[i : i + n]) != e.lemmas:
                     continue
-                hit = _Hit(e.group, e.slot, ms[i].begin(), ms[i + n - 1].end(), " ".join(e.lemmas), "term" if n == 1 else "phrase")
-                if groups[e.group].negatable and self._negated(lem, i + n, n_tok):
+                hit = _Hit(e.group, e.slot, ms[i].begin(), ms[i + n - 1].end(), e.normalized, e.kind)
+                if negatable[e.group] and self._negated(lem, i + n, n_tok):
                     negated.append(hit)
                 else:
                     hits.append(hit)
@@ -184,8 +257,6 @@ class Triager:
             regex, gi = patterns[pid]
             for m in regex.finditer(norm):
                 hits.append(_Hit(gi, -1, m.start(), m.end(), m.group(0), "pattern"))
-        if len(hits) > 1:
-            hits = _drop_contained(hits)
         return hits, negated
 
     def _negated(self, lem: list[str], j: int, n_tok: int) -> bool:
@@ -198,159 +269,145 @@ class Triager:
                 return True
         return False
 
-    def _triage(self, text: str) -> TriageResult:
+    def _decide(self, text: str) -> _Outcome:
         nz = normalize(text)
         hits, negated = self._match(nz.text)
         groups = self.groups
         by_group: dict[int, list[_Hit]] = {}
-        slots: dict[int, set[int]] = {}
         for h in hits:
-            by_group.setdefault(h.group, []).append(h)
-            slots.setdefault(h.group, set()).add(h.slot)
-        matched: set[int] = set()
-        for gi, found in slots.items():
-            g = groups[gi]
-            need = self._slots_needed[gi]
-            if (-1 in found and (g.terms or g.patterns)) or (need and all(k in found for k in range(need))):
-                matched.add(gi)
-        ids = {groups[gi].id for gi in matched}
-        age_labels = self._ages(nz)
-        ids.update(rule for rule, _label, _ev in age_labels)
-        active = [
-            gi
-            for gi in sorted(matched)
-            if all(r in ids for r in groups[gi].requires) and not any(s in ids for s in groups[gi].suppressed_by)
-        ]
-        evidence: list[Evidence] = []
-        scores: dict[str, float] = {f.value: 0.0 for f in FIELD_ORDER}
-        crisis_score: dict[CrisisKind, float] = {}
+            found = by_group.get(h.group)
+            if found is None:
+                by_group[h.group] = [h]
+            else:
+                found.append(h)
+        ids: set[str] = set()
+        matched: list[int] = []
+        slots_needed = self._slots_needed
+        for gi, found in by_group.items():
+            need = slots_needed[gi]
+            if need:
+                got = {h.slot for h in found}
+                if not all(k in got for k in range(need)) and not (-1 in got and self._has_terms[gi]):
+                    continue
+            matched.append(gi)
+            ids.add(groups[gi].id)
+        ages = self._ages(nz) if _DIGIT.search(nz.text) is not None else []
+        for rule, _label, _span in ages:
+            ids.add(rule)
+        scores = dict.fromkeys(_FIELD_VALUES, 0.0)
+        crisis_score: dict[str, float] = {}
         oos_score = 0.0
         fallback: list[int] = []
-        for gi in active:
-            g = groups[gi]
-            if g.fallback:
+        active: list[int] = []
+        guarded = self._guarded
+        for gi in matched:
+            if gi in guarded:
+                g = groups[gi]
+                if any(r not in ids for r in g.requires) or any(x in ids for x in g.suppressed_by):
+                    continue
+            if self._fallback[gi]:
                 fallback.append(gi)
                 continue
-            labels: list[str] = []
-            if g.crisis is not None:
-                crisis_score[g.crisis] = crisis_score.get(g.crisis, 0.0) + g.weight
-                labels.append(f"crisis:{g.crisis.value}")
-            for f in g.fields:
-                scores[f.value] += g.weight
-                labels.append(f.value)
-            if g.out_of_scope:
-                oos_score += g.weight
-                labels.append("out_of_scope")
-            for label in labels:
-                evidence.extend(_evidence(nz, label, by_group[gi], g))
-        for _rule_id, label, ev in age_labels:
+            active.append(gi)
+            weight = self._weight[gi]
+            kind = self._crisis[gi]
+            if kind is not None:
+                crisis_score[kind] = crisis_score.get(kind, 0.0) + weight
+            for f in self._fields[gi]:
+                scores[f] += weight
+            if self._oos[gi]:
+                oos_score += weight
+        for _rule, label, _span in ages:
             scores[label] += self.age_weight
-            evidence.append(ev)
 
-        fields = [f for f in FIELD_ORDER if scores[f.value] >= self.field_threshold]
-        kinds = [k for k in CrisisKind if crisis_score.get(k, 0.0) > 0]
-        crisis = sum(crisis_score.values()) >= self.crisis_threshold
-        if not crisis:
-            kinds = []
+        threshold = self.field_threshold
+        fields = [f for f in _FIELD_VALUES if scores[f] >= threshold]
+        crisis_total = sum(crisis_score.values())
+        crisis = crisis_total >= self.crisis_threshold
+        kinds = [k for k in _KIND_VALUES if k in crisis_score] if crisis else []
+        rules: list[tuple[str, str]] = []
         if not fields and fallback:
             for gi in fallback:
-                g = groups[gi]
-                for f in g.fields or (Field.HAZAMA,):
-                    scores[f.value] += g.weight
-                evidence.extend(_evidence(nz, Field.HAZAMA.value, by_group[gi], g))
-            fields = [f for f in FIELD_ORDER if scores[f.value] >= self.field_threshold] or [Field.HAZAMA]
+                for f in self._fields[gi] or (_HAZAMA,):
+                    scores[f] += self._weight[gi]
+            fields = [f for f in _FIELD_VALUES if scores[f] >= threshold] or [_HAZAMA]
+            active.extend(fallback)
         if crisis and not fields:
-            fields = [Field.HAZAMA]
-            evidence.append(_rule(nz, Field.HAZAMA.value, "crisis_without_field"))
-        total = sum(scores[f.value] for f in fields)
+            fields = [_HAZAMA]
+            rules.append((_HAZAMA, "crisis_without_field"))
+        total = sum(scores[f] for f in fields)
         out_of_scope = not crisis and (not fields or (oos_score > 0 and oos_score > total))
         if out_of_scope:
             fields = []
             if oos_score == 0:
-                evidence.append(_rule(nz, "out_of_scope", "no_welfare_concern"))
-        for h in negated:
-            evidence.append(
-                Evidence(
-                    label="negation", kind="negation", surface=_surface(text, nz, h.start, h.end),
-                    normalized=h.normalized, start=nz.original_span(h.start, h.end)[0],
-                    end=nz.original_span(h.start, h.end)[1], weight=0.0, rule=groups[h.group].id,
-                )
-            )
-        scores["crisis"] = sum(crisis_score.values())
-        scores["out_of_scope"] = oos_score
-        return TriageResult(
-            text=text,
-            fields=fields,
-            complex=len(fields) >= 2,
-            crisis=crisis,
-            crisis_kinds=kinds,
-            out_of_scope=out_of_scope,
-            scores=scores,
-            evidence=evidence,
-        )
+                rules.append(("out_of_scope", "no_welfare_concern"))
 
-    def _ages(self, nz: Normalized) -> list[tuple[str, str, Evidence]]:
+        # Evidence: the words, phrases and rules behind each label that was decided, with original offsets.
+        decided = set(fields)
+        if crisis:
+            decided.update(self._kind_labels[k] for k in kinds)
+        if out_of_scope:
+            decided.add("out_of_scope")
+        evidence: list[_Ev] = []
+        span = nz.original_span
+        for gi in active:
+            labels = [x for x in self._labels[gi] if x in decided]
+            if self._fallback[gi] and _HAZAMA in decided:
+                labels = [_HAZAMA]
+            if not labels:
+                continue
+            gid = groups[gi].id
+            weight = self._weight[gi]
+            group_hits = by_group[gi]
+            for h in _drop_contained(group_hits) if len(group_hits) > 1 else group_hits:
+                s, e = span(h.start, h.end)
+                surface = nz.text[h.start : h.end]
+                for label in labels:
+                    evidence.append((label, h.kind, surface, h.normalized, s, e, weight, gid))
+        for rule, label, (a, b, norm) in ages:
+            if label in decided:
+                s, e = span(a, b)
+                evidence.append((label, "rule", nz.text[a:b], norm, s, e, self.age_weight, rule))
+        for label, rule in rules:
+            evidence.append((label, "rule", "", "", 0, 0, 0.0, rule))
+        for h in negated:
+            s, e = span(h.start, h.end)
+            evidence.append(("negation", "negation", nz.text[h.start : h.end], h.normalized, s, e, 0.0, groups[h.group].id))
+        scores["crisis"] = crisis_total
+        scores["out_of_scope"] = oos_score
+        return _Outcome(text, fields, crisis, kinds, out_of_scope, scores, evidence)
+
+    def _ages(self, nz: Normalized) -> list[tuple[str, str, tuple[int, int, str]]]:
         """Ages in the text: 65+ points to 介護, under 18 to 子ども (thresholds in settings)."""
-        out: list[tuple[str, str, Evidence]] = []
-        if _DIGIT.search(nz.text) is None:
-            return out
+        out: list[tuple[str, str, tuple[int, int, str]]] = []
         seen: set[str] = set()
         for m in _AGE.finditer(nz.text):
             idx = next(i for i in (1, 2, 3, 4) if m.group(i) is not None)
             age = int(m.group(idx))
-            if age >= self.older_age and age <= 120:
-                label = Field.KAIGO.value
-            elif age < self.child_age and m.group(1) is not None and not nz.text[m.end() - 1] == "代":
-                label = Field.KODOMO.value
+            if self.older_age <= age <= 120:
+                label = _KAIGO
+            elif age < self.child_age and m.group(1) is not None and nz.text[m.end() - 1] != "代":
+                label = _KODOMO
             else:
                 continue
             if label in seen:
                 continue
             seen.add(label)
-            rule = "older_age" if label == Field.KAIGO.value else "child_age"
-            s, e = nz.original_span(m.start(idx), m.end())
-            ev = Evidence(
-                label=label, kind="rule", surface=nz.text[m.start(idx) : m.end()],
-                normalized=m.group(0), start=s, end=e, weight=self.age_weight, rule=rule,
-            )
-            out.append((rule, label, ev))
+            rule = "older_age" if label == _KAIGO else "child_age"
+            out.append((rule, label, (m.start(idx), m.end(), m.group(0))))
         return out
 
 
 def _drop_contained(hits: list[_Hit]) -> list[_Hit]:
-    """Keep one hit per span and group: a hit inside a longer one of the same group adds nothing."""
-    hits.sort(key=lambda h: (h.group, h.start, -(h.end - h.start)))
+    """Keep one hit per span (hits of one group): a hit inside a longer one adds nothing."""
+    hits = sorted(hits, key=lambda h: (h.start, h.start - h.end))
     out: list[_Hit] = []
     for h in hits:
         last = out[-1] if out else None
-        if last is not None and last.group == h.group and last.start <= h.start and h.end <= last.end:
+        if last is not None and last.start <= h.start and h.end <= last.end:
             continue
         out.append(h)
     return out
-
-
-def _surface(text: str, nz: Normalized, start: int, end: int) -> str:
-    s, e = nz.original_span(start, end)
-    return text[s:e]
-
-
-def _evidence(nz: Normalized, label: str, hits: list[_Hit], g: Group) -> list[Evidence]:
-    out = []
-    for h in hits:
-        s, e = nz.original_span(h.start, h.end)
-        out.append(
-            Evidence(
-                label=label, kind=h.kind, surface=nz.text[h.start : h.end], normalized=h.normalized,
-                start=s, end=e, weight=g.weight, rule=g.id,
-            )
-        )
-    return out
-
-
-def _rule(nz: Normalized, label: str, rule: str) -> Evidence:
-    return Evidence(
-        label=label, kind="rule", surface="", normalized="", start=0, end=0, weight=0.0, rule=rule
-    )
 
 
 def _describe(fields: frozenset[Field], crisis: bool, oos: bool) -> str:

@@ -59,10 +59,13 @@ def _map_char(ch: str) -> str:
 
 
 _CACHE: dict[str, str] = {}
-# Anything that needs the character-by-character path: controls, zero-width and emoji-like symbols, runs of marks.
+_DROP_CLASS = (
+    "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u200b-\\u200d\\u2060\\ufeff\\u2190-\\u2bff\\ufe00-\\ufe0f"
+    "\\U0001f000-\\U0010ffff\\u2028\\u2029\\t\\n"
+)
+# What the fast path cannot take as it is: emoji and control runs, repeated marks, half-width kana (dakuten).
 _SPECIAL = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff\u2190-\u2bff\ufe00-\ufe0f\U0001f000-\U0010ffff"
-    "\u2028\u2029\uff61-\uff9f]|([!?！？。、.,・…ー~〜～wｗ笑 \u3000])\\1"
+    f"(?P<drop>[{_DROP_CLASS}]+)|(?P<rep>([!?！？。、.,・…ー~〜～wｗ笑 \\u3000])\\3+)|(?P<kana>[\\uff61-\\uff9f…‥]+)"
 )
 
 
@@ -72,38 +75,83 @@ def normalize(text: str) -> Normalized:
         fast = unicodedata.normalize("NFKC", text).lower()
         if len(fast) == len(text):
             return Normalized(fast, None, None)
-    return _normalize_slow(text)
+    return _normalize_segments(text)
 
 
-def _normalize_slow(text: str) -> Normalized:
-    out: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    cache = _CACHE
-    for i, ch in enumerate(text):
-        mapped = cache.get(ch)
-        if mapped is None:
-            mapped = _map_char(ch)
-            if len(cache) < 20000:
-                cache[ch] = mapped
-        for m in mapped:
-            if out:
-                prev = out[-1]
-                if m in _DAKUTEN:  # ｶ + ﾞ → ガ
-                    composed = unicodedata.normalize("NFC", prev + m)
+class _Builder:
+    __slots__ = ("chunks", "ends", "last", "starts")
+
+    def __init__(self) -> None:
+        self.chunks: list[str] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.last = " "  # no leading blanks
+
+    def plain(self, text: str, a: int, b: int) -> None:
+        if a >= b:
+            return
+        seg = unicodedata.normalize("NFKC", text[a:b]).lower()
+        if len(seg) != b - a or seg[0] == " " and self.last == " ":
+            self.chars(text, a, b)
+            return
+        self.chunks.append(seg)
+        self.starts.extend(range(a, b))
+        self.ends.extend(range(a + 1, b + 1))
+        self.last = seg[-1]
+
+    def one(self, ch: str, a: int, b: int) -> None:
+        if ch == self.last and (ch == " " or ch in _REPEATABLE):
+            if self.ends:
+                self.ends[-1] = b
+            return
+        self.chunks.append(ch)
+        self.starts.append(a)
+        self.ends.append(b)
+        self.last = ch
+
+    def chars(self, text: str, a: int, b: int) -> None:
+        cache = _CACHE
+        for i in range(a, b):
+            ch = text[i]
+            mapped = cache.get(ch)
+            if mapped is None:
+                mapped = _map_char(ch)
+                if len(cache) < 20000:
+                    cache[ch] = mapped
+            for m in mapped:
+                if m in _DAKUTEN and self.chunks:  # ｶ + ﾞ → ガ
+                    prev = self.chunks[-1]
+                    composed = unicodedata.normalize("NFC", prev[-1] + m)
                     if len(composed) == 1:
-                        out[-1] = composed
-                    ends[-1] = i + 1
+                        self.chunks[-1] = prev[:-1] + composed
+                        self.last = composed
+                    self.ends[-1] = i + 1
                     continue
-                if m == prev and (m in _REPEATABLE or m == " "):
-                    ends[-1] = i + 1
+                if m == " " and self.last == " ":
+                    if self.ends:
+                        self.ends[-1] = i + 1
                     continue
-            elif m == " ":
-                continue  # no leading blanks
-            out.append(m)
-            starts.append(i)
-            ends.append(i + 1)
-    return Normalized("".join(out), tuple(starts), tuple(ends))
+                self.one(m, i, i + 1)
+
+    def build(self) -> Normalized:
+        return Normalized("".join(self.chunks), tuple(self.starts), tuple(self.ends))
+
+
+def _normalize_segments(text: str) -> Normalized:
+    out = _Builder()
+    pos = 0
+    for m in _SPECIAL.finditer(text):
+        out.plain(text, pos, m.start())
+        if m.group("drop") is not None:
+            out.one(" ", m.start(), m.end())
+        elif m.group("rep") is not None:
+            mapped = _map_char(m.group(3))
+            out.one(mapped or " ", m.start(), m.end())
+        else:
+            out.chars(text, m.start(), m.end())
+        pos = m.end()
+    out.plain(text, pos, len(text))
+    return out.build()
 
 
 def normalize_term(term: str) -> str:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
-
 from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser as P  # type: ignore[attr-defined]
+from typing import Any
 
 _MAX_RANGE = 400
 

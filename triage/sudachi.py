@@ -10,7 +10,7 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,15 +101,15 @@ class Analyzer:
     def _tokenizer(self) -> sudachipy.Tokenizer:
         tok = getattr(self._local, "tok", None)
         if tok is None:
-            tok = self.dictionary.tokenizer(SplitMode.C, fields={"normalized_form", "pos"})
+            tok = self.dictionary.tokenizer(SplitMode.C, fields={"normalized_form"})
             self._local.tok = tok
         return tok
 
-    def morphemes(self, text: str) -> list[sudachipy.Morpheme]:
+    def morphemes(self, text: str) -> Sequence[sudachipy.Morpheme]:
         """Morphemes of ``text``, chunked when it is too long for Sudachi; offsets stay relative to ``text``."""
         tok = self._tokenizer()
         if len(text) <= MAX_CHUNK:
-            return list(tok.tokenize(text))
+            return tok.tokenize(text)  # type: ignore[no-any-return]
         out: list[sudachipy.Morpheme] = []
         pos = 0
         while pos < len(text):

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
 
         triager = _triager(pack)
         assert isinstance(triager, Triager)
-        triage = triager.triage
+        triage = triager.triage_contract
         dumps = json.dumps
         out = sys.stdout
         write = out.write
@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
                         text = obj["text"]
                 except ValueError:
                     pass  # not JSON after all: triage the line as written
-            write(dumps(triage(text).contract_dict(), ensure_ascii=False))
+            write(dumps(triage(text), ensure_ascii=False))
             write("\n")
         out.flush()
 
