@@ -116,6 +116,7 @@ def test_proxy_forwards_to_the_app_port_and_follows_scaling(services: dict[str, 
     assert f"http://app:{port}" in conf
     assert re.search(r"resolver 127\.0\.0\.11 valid=\d+s", conf)  # re-resolves the replicas' addresses
     assert "listen 8080;" in conf
+    assert "proxy_set_header X-Forwarded-Proto" in conf and "proxy_set_header X-Forwarded-For" in conf
     assert "access_log off;" in conf
 
 
@@ -176,8 +177,13 @@ def test_app_environment_points_at_the_compose_services(services: dict[str, Any]
 
 
 def test_app_environment_names_are_settings(services: dict[str, Any]) -> None:
-    unknown = [k for k in services["app"]["environment"] if k.lower() not in Settings.model_fields]
+    # Every variable is a setting (a typo would be silently ignored), or one uvicorn reads itself.
+    uvicorn_vars = {"FORWARDED_ALLOW_IPS"}
+    env = services["app"]["environment"]
+    unknown = [k for k in env if k.lower() not in Settings.model_fields and k not in uvicorn_vars]
     assert unknown == []
+    # Trusting forwarded headers from anyone is only safe because nothing but the proxy reaches the app.
+    assert env["FORWARDED_ALLOW_IPS"] == "*" and "ports" not in services["app"]
 
 
 def test_redis_supports_expire_nx(services: dict[str, Any]) -> None:
