@@ -155,3 +155,21 @@ def test_knowledge_page_refuses_a_broken_edit_and_publishes_a_good_one(
     with session_scope(res.sessions) as s:
         rows = s.scalars(select(AuditLog).where(AuditLog.action == "knowledge_publish")).all()
     assert [r.allowed for r in rows] == [False, True]
+
+
+def test_admin_stops_a_login_and_cannot_stop_their_own(desk: Desk) -> None:
+    boss = add_staff(desk.sessions, "boss", ["general"], role=Role.ADMIN)
+    other = add_staff(desk.sessions, "kaigo1", ["kaigo"])
+    login(desk.client, "boss")
+    csrf = csrf_of(desk.client.get("/staff/admin/staff").text)
+    own = desk.client.post(f"/staff/admin/staff/{boss}/deactivate", data={"csrf": csrf})
+    assert own.status_code == 409 and "自分のログインは止められません" in own.text
+    done = desk.client.post(f"/staff/admin/staff/{other}/deactivate", data={"csrf": csrf})
+    assert done.status_code == 200 and "ログインを止めました" in done.text
+    with session_scope(desk.sessions) as s:
+        assert [(u.login, u.active) for u in s.scalars(select(StaffUser).order_by(StaffUser.login))] == [
+            ("boss", True),
+            ("kaigo1", False),
+        ]
+    desk.client.cookies.clear()
+    assert login(desk.client, "kaigo1").status_code == 401
