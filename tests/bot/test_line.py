@@ -7,10 +7,10 @@ from pathlib import Path
 
 import linehelp as L
 import pytest
+from fakeline import check_messages
 
 from bot.engine import QuickReply, Reply
 from bot.line import BadPayload, BadSignature, parse_webhook, to_line_messages, utf16_len
-from fakeline import check_messages
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "line-sdk-webhook.json"
 
