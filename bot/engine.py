@@ -205,7 +205,9 @@ def step(state: SessionState | None, event: Event, k: Knowledge, *, channel: Cha
     return Outcome(turn.state, turn.replies, turn.effects)
 
 
-class _Fmt(dict[str, Any]):
+class Placeholders(dict[str, Any]):
+    """Values for ``str.format_map``: an unknown ``{name}`` in an admin's wording stays as written."""
+
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
@@ -248,7 +250,7 @@ class _Turn:
     # -- wording ---------------------------------------------------------------------------------------------
     def msg(self, key: str, **values: Any) -> str:
         template = self.k.messages.get(key, "")
-        return template.format_map(_Fmt(city=self.k.pack.municipality.name, **values))
+        return template.format_map(Placeholders(city=self.k.pack.municipality.name, **values))
 
     def say(self, key: str, quick: Sequence[QuickReply] = (), /, **values: Any) -> None:
         self.replies.append(Reply(self.msg(key, **values), tuple(quick)))

@@ -310,13 +310,33 @@ async def _quiet_exit(cm: Any, exc: BaseException | None) -> None:
         log.warning("lock release failed", exc_info=True)
 
 
+async def record_error_reply(res: Resources, channel: str, subject_hash: str, reply: Reply) -> None:
+    """Best effort: the apology goes into the transcript too (the failure may be the database itself)."""
+
+    def work(session: Session) -> None:
+        resident = session.scalar(
+            select(Resident).where(Resident.channel == channel, Resident.subject_hash == subject_hash)
+        )
+        if resident is None:
+            return
+        conv = transcript.open_conversation(session, resident=resident)
+        transcript.record_message(
+            session, conversation_id=conv.id, direction="out", sender="system", kind="error", text=reply.text
+        )
+
+    try:
+        await run_db(res.sessions, work)
+    except Exception:
+        log.warning("apology not recorded", exc_info=True)
+
+
 def error_reply(res: Resources) -> Reply:
     """What a resident sees when something broke: never silence."""
     try:
         k = current_knowledge(res)
         general = k.pack.window(k.pack.municipality.general_window_id)
         text = k.messages["error_sorry"].format_map(
-            {"window": general.name, "phone": general.contact.phone, "hours": general.contact.hours}
+            engine.Placeholders(window=general.name, phone=general.contact.phone, hours=general.contact.hours)
         )
     except Exception:
         text = "すみません、うまく受け付けられませんでした。少し時間をおいて、もう一度送ってください。"
@@ -381,7 +401,9 @@ async def _handle_user(res: Resources, user_id: str, events: list[LineEvent]) ->
                 await handle_line_event(res, user_id, ev)
         except Exception:
             log.exception("event failed", extra={"ctx": {"event": ev.event_id}})
-            await deliver_line(res, ev, user_id, [error_reply(res)])
+            reply = error_reply(res)
+            await record_error_reply(res, "line", subject_hash, reply)
+            await deliver_line(res, ev, user_id, [reply])
         log.info(
             "event handled",
             extra={

@@ -288,3 +288,20 @@ async def test_every_event_of_the_sample_file_is_accepted(bot: Bot, fake_line: F
 async def test_unknown_postbacks_get_the_current_question(bot: Bot, fake_line: FakeLine, data: str) -> None:
     await send(bot, L.postback(data))
     assert last_texts(fake_line)
+
+
+async def test_a_failure_inside_still_answers_and_keeps_the_message(
+    bot: Bot, fake_line: FakeLine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import engine
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(engine, "step", broken)
+    await send(bot, L.text("助けてください"))
+    assert "すみません" in last_texts(fake_line)[0] and "0761-00-0005" in last_texts(fake_line)[0]
+    with session_scope(bot.res.sessions) as s:
+        kept = [(m.direction, m.text) for m in s.scalars(select(Message).order_by(Message.id))]
+    assert kept[0] == ("in", "助けてください")
+    assert kept[1][0] == "out" and "すみません" in (kept[1][1] or "")
