@@ -327,6 +327,9 @@ class Triager:
         kinds = [k for k in _KIND_VALUES if k in crisis_score] if crisis else []
         rules: list[tuple[str, str]] = []
         if not fields and fallback:
+            # a vague message about a parent or a child goes to that field; otherwise it is 狭間
+            specific = [gi for gi in fallback if self._fields[gi] and _HAZAMA not in self._fields[gi]]
+            fallback = specific or fallback
             for gi in fallback:
                 for f in self._fields[gi] or (_HAZAMA,):
                     scores[f] += self._weight[gi]
