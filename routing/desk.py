@@ -155,6 +155,7 @@ class TicketSummary(BaseModel):
     crisis_kinds: list[str]
     consent: bool | None
     area: str | None
+    area_name: str | None
     assignee: str | None
     meeting_kind: MeetingKind | None
     created_at: datetime
@@ -167,6 +168,7 @@ class TranscriptLine(BaseModel):
     sender: str
     kind: str
     text: str | None
+    choice: str | None = None  # the button a resident pressed (postback data)
     staff: str | None
     created_at: datetime
 
@@ -210,6 +212,7 @@ class TicketDetail(TicketSummary):
     contact_method: str | None
     contact_phone: str | None
     related_window_ids: list[str]
+    related_window_names: list[str]
     handoff: bool
     outcome: str | None
     closed_at: datetime | None
@@ -236,6 +239,15 @@ def window_name(pack: Pack | None, window_id: str) -> str:
     return window_id
 
 
+def area_name(pack: Pack | None, area_id: str | None) -> str | None:
+    if area_id is None or pack is None:
+        return area_id
+    try:
+        return pack.area(area_id).name
+    except (KeyError, AttributeError):
+        return area_id
+
+
 def _logins(session: Session, ids: set[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
@@ -259,6 +271,7 @@ def _summary(ticket: Ticket, pack: Pack | None, names: dict[int, str]) -> dict[s
         "crisis_kinds": list(ticket.crisis_kinds or []),
         "consent": ticket.consent,
         "area": ticket.area,
+        "area_name": area_name(pack, ticket.area),
         "assignee": names.get(ticket.assignee_id) if ticket.assignee_id else None,
         "meeting_kind": ticket.meeting_kind,
         "created_at": aware(ticket.created_at),
@@ -349,6 +362,14 @@ def _can_reply(ticket: Ticket) -> bool:
     )
 
 
+def _choice(message: Message) -> str | None:
+    """The button a resident pressed (LINE postback data), for the transcript."""
+    if message.kind != "postback" or not isinstance(message.payload, dict):
+        return None
+    data = message.payload.get("data")
+    return str(data) if data else None
+
+
 def detail_of(session: Session, ticket: Ticket, pack: Pack | None) -> TicketDetail:
     messages = _transcript(session, ticket)
     events = list(ticket.events)
@@ -375,6 +396,7 @@ def detail_of(session: Session, ticket: Ticket, pack: Pack | None) -> TicketDeta
         contact_method=ticket.contact_method.value if ticket.contact_method else None,
         contact_phone=ticket.contact_phone,
         related_window_ids=list(ticket.related_window_ids or []),
+        related_window_names=[window_name(pack, w) for w in ticket.related_window_ids or []],
         handoff=ticket.handoff,
         outcome=ticket.outcome,
         closed_at=aware(ticket.closed_at) if ticket.closed_at else None,
@@ -387,6 +409,7 @@ def detail_of(session: Session, ticket: Ticket, pack: Pack | None) -> TicketDeta
                 sender=m.sender.value,
                 kind=m.kind,
                 text=m.text,
+                choice=_choice(m),
                 staff=names.get(m.staff_id) if m.staff_id else None,
                 created_at=aware(m.created_at),
             )

@@ -78,6 +78,8 @@ def evidence_label(label: str) -> str:
         return "危機: " + label.split(":", 1)[1]
     if label == "out_of_scope":
         return "対象外"
+    if label == "negation":
+        return "打ち消し（数えない）"
     return label
 
 
