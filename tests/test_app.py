@@ -5,10 +5,10 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from intake.app import Resources, create_app
 from intake.settings import Settings
@@ -21,15 +21,14 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _settings(database_url: str, redis_url: str | None, **extra: Any) -> Settings:
+def _settings(database_url: str, redis_url: str | None) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=database_url,
         redis_url=redis_url,
-        intake_secret_key="test-secret-key-for-the-app-tests",  # type: ignore[arg-type]
+        intake_secret_key=SecretStr("test-secret-key-for-the-app-tests"),
         line_channel_secret=None,
         line_channel_access_token=None,
-        **extra,
     )
 
 
