@@ -362,3 +362,18 @@ def test_a_shorter_period_reaches_recent_closures(sessions: sessionmaker[Session
 def test_purge_refuses_a_period_under_one_day(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as s, pytest.raises(ValueError):
         purge(s, days=0)
+
+
+def test_purge_leaves_the_evaluation_metrics_unchanged(sessions: sessionmaker[Session]) -> None:
+    from routing.metrics import compute
+
+    _seed(sessions)
+    since, until = _ago(10_000), NOW + timedelta(days=1)
+    with sessions() as s:
+        before = compute(s, since=since, until=until, pack=None).model_dump()
+    assert before["total"] == 4 and before["by_status"]["終結"] == 2 and before["escalations"]
+    with sessions.begin() as s:
+        purge(s, days=5, now=NOW)
+    with sessions() as s:
+        after = compute(s, since=since, until=until, pack=None).model_dump()
+    assert after == before
