@@ -43,14 +43,27 @@ for line in sys.stdin:
     out.write("\n")
 """
 
-PREFIXES = ["", "", "すみません、", "こんにちは。", "あの…", "相談です。", "初めて連絡します。", "夜分にすみません。"]
+PREFIXES = [
+    "",
+    "",
+    "すみません、",
+    "こんにちは。",
+    "あの…",
+    "相談です。",
+    "初めて連絡します。",
+    "夜分にすみません。",
+]
 SUFFIXES = ["", "", "。", "😢", "よろしくお願いします", "どうしたらいいですか", "！！", "…", "🙏"]
 
 
 def messages(source: Path, n: int, seed: int = 7) -> list[str]:
     texts = FALLBACK_TEXTS
     if source.exists():
-        texts = [json.loads(line)["text"] for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+        texts = [
+            json.loads(line)["text"]
+            for line in source.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
     rnd = random.Random(seed)
     out = []
     for i in range(n):
@@ -87,7 +100,9 @@ def main() -> None:
         data.write_text("\n".join(msgs) + "\n", encoding="utf-8")
         chars = sum(len(m) for m in msgs)
         # warm-up: builds the user dictionary cache once (as a deployment does at first start)
-        subprocess.run([intake, "triage", "--pack", args.pack], input=b"warm up\n", stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(
+            [intake, "triage", "--pack", args.pack], input=b"warm up\n", stdout=subprocess.DEVNULL, check=True
+        )
         base_times, triage_times = [], []
         for _ in range(args.runs):
             base_times.append(timed([sys.executable, "-c", BASELINE], data))

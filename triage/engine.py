@@ -20,7 +20,27 @@ from triage.sudachi import Analyzer, DictWord, build_user_dictionary, default_ca
 from triage.types import FIELD_ORDER, CrisisKind, Evidence, Field, TriageResult
 
 # Words that may stand between a term and its negation cue: 「介護は必要ない」「障害もありません」.
-_GLUE = frozenset({"は", "が", "も", "を", "に", "で", "の", "って", "とか", "など", "なんか", "特に", "別に", "全然", "今", "まだ", "もう"})
+_GLUE = frozenset(
+    {
+        "は",
+        "が",
+        "も",
+        "を",
+        "に",
+        "で",
+        "の",
+        "って",
+        "とか",
+        "など",
+        "なんか",
+        "特に",
+        "別に",
+        "全然",
+        "今",
+        "まだ",
+        "もう",
+    }
+)
 _DIGIT = re.compile(r"\d")
 _KANJI = re.compile(r"[\u4e00-\u9fff々]")
 _NOUNISH = ("名詞", "接尾辞", "接頭辞")
@@ -85,7 +105,7 @@ class _Outcome:
             crisis_kinds=[_KIND_BY_VALUE[k] for k in self.kinds],
             out_of_scope=self.out_of_scope,
             scores=self.scores,
-            evidence=[Evidence(**dict(zip(_EV_KEYS, ev, strict=True))) for ev in self.evidence],  # type: ignore[arg-type]
+            evidence=[Evidence(**dict(zip(_EV_KEYS, ev, strict=True))) for ev in self.evidence],
         )
 
     def contract(self) -> dict[str, object]:
@@ -162,7 +182,11 @@ class Triager:
             got = (frozenset(r.fields), r.crisis, r.out_of_scope)
             want = (ex.fields, ex.crisis, ex.out_of_scope)
             if got != want:
-                out.append(Problem(ex.file, ex.line, f"example triaged as {_describe(*got)}, labelled {_describe(*want)}"))
+                out.append(
+                    Problem(
+                        ex.file, ex.line, f"example triaged as {_describe(*got)}, labelled {_describe(*want)}"
+                    )
+                )
         return out
 
     def _compile(self) -> None:
@@ -173,7 +197,9 @@ class Triager:
                 for term in terms:
                     lemmas = tuple(x for x in self.analyzer.lemmas(normalize_term(term)) if x.strip())
                     bucket = self._index.setdefault(lemmas[0], []) if lemmas else []
-                    if lemmas and not any(e.lemmas == lemmas and e.group == gi and e.slot == slot for e in bucket):
+                    if lemmas and not any(
+                        e.lemmas == lemmas and e.group == gi and e.slot == slot for e in bucket
+                    ):
                         kind = "term" if len(lemmas) == 1 else "phrase"
                         bucket.append(_Entry(lemmas, gi, slot, term, " ".join(lemmas), kind))
         for cue, _file, _line in self.vocab.negations:
@@ -216,7 +242,15 @@ class Triager:
             return self._decide(text)
         except Exception:  # pragma: no cover - last resort: a resident's message must always get a result
             scores = dict.fromkeys(_FIELD_VALUES, 0.0)
-            return _Outcome(text, [_HAZAMA], False, [], False, scores, [(_HAZAMA, "rule", "", "", 0, 0, 0.0, "triage_error")])
+            return _Outcome(
+                text,
+                [_HAZAMA],
+                False,
+                [],
+                False,
+                scores,
+                [(_HAZAMA, "rule", "", "", 0, 0, 0.0, "triage_error")],
+            )
 
     def _match(self, norm: str) -> tuple[list[_Hit], list[_Hit]]:
         hits: list[_Hit] = []
@@ -264,10 +298,7 @@ class Triager:
             j += 1
         if j >= n_tok:
             return False
-        for cue in self._negation_index.get(lem[j], ()):
-            if tuple(lem[j : j + len(cue)]) == cue:
-                return True
-        return False
+        return any(tuple(lem[j : j + len(cue)]) == cue for cue in self._negation_index.get(lem[j], ()))
 
     def _decide(self, text: str) -> _Outcome:
         nz = normalize(text)
@@ -375,7 +406,18 @@ class Triager:
             evidence.append((label, "rule", "", "", 0, 0, 0.0, rule))
         for h in negated:
             s, e = span(h.start, h.end)
-            evidence.append(("negation", "negation", nz.text[h.start : h.end], h.normalized, s, e, 0.0, groups[h.group].id))
+            evidence.append(
+                (
+                    "negation",
+                    "negation",
+                    nz.text[h.start : h.end],
+                    h.normalized,
+                    s,
+                    e,
+                    0.0,
+                    groups[h.group].id,
+                )
+            )
         scores["crisis"] = crisis_total
         scores["out_of_scope"] = oos_score
         return _Outcome(text, fields, crisis, kinds, out_of_scope, scores, evidence)

@@ -69,7 +69,9 @@ class Report:
         for f, c in self.fields.items():
             out.append(f"{f.value:<8} {c.precision:6.3f} {c.recall:6.3f} {c.f1:6.3f}")
         out.append(f"macro-F1 {self.macro_f1:.3f}")
-        out.append(f"complex  P {self.complex.precision:.3f} R {self.complex.recall:.3f} F1 {self.complex.f1:.3f}")
+        out.append(
+            f"complex  P {self.complex.precision:.3f} R {self.complex.recall:.3f} F1 {self.complex.f1:.3f}"
+        )
         out.append(f"crisis   recall {self.crisis.recall:.3f} precision {self.crisis.precision:.3f}")
         out.append(
             f"out_of_scope P {self.out_of_scope.precision:.3f} R {self.out_of_scope.recall:.3f} "

@@ -273,7 +273,9 @@ class _Reader:
         if isinstance(weight, bool) or not isinstance(weight, int | float):
             self.problem(file, yamlio.line_of(node, "weight", line), f"{what}.weight: expected a number")
             weight = 1.0
-        terms = self._strings(node.get("terms", []), file, yamlio.line_of(node, "terms", line), f"{what}.terms")
+        terms = self._strings(
+            node.get("terms", []), file, yamlio.line_of(node, "terms", line), f"{what}.terms"
+        )
         patterns = self._strings(
             node.get("patterns", []), file, yamlio.line_of(node, "patterns", line), f"{what}.patterns"
         )
@@ -286,7 +288,9 @@ class _Reader:
         all_of: list[tuple[str, ...]] = []
         raw_all = node.get("all_of", [])
         if not isinstance(raw_all, list):
-            self.problem(file, yamlio.line_of(node, "all_of", line), f"{what}.all_of: expected a list of lists")
+            self.problem(
+                file, yamlio.line_of(node, "all_of", line), f"{what}.all_of: expected a list of lists"
+            )
         else:
             for i, part in enumerate(raw_all):
                 ln = yamlio.line_of(raw_all, i, yamlio.line_of(node, "all_of", line))
@@ -294,7 +298,9 @@ class _Reader:
         if not terms and not patterns and not all_of:
             self.problem(file, line, f"{what}: needs terms, patterns or all_of")
         if flags["out_of_scope"] and (fields or crisis is not None):
-            self.problem(file, line, f"{what}: an out_of_scope group cannot also have fields or a crisis kind")
+            self.problem(
+                file, line, f"{what}: an out_of_scope group cannot also have fields or a crisis kind"
+            )
         self.vocab.groups.append(
             Group(
                 id=gid,
@@ -342,7 +348,9 @@ class _Reader:
             self.problem(file, line, f"user_dictionary: {word!r} contains a comma or control character")
             return
         if word in self._user_words:
-            self.problem(file, line, f"user_dictionary: duplicate word {word!r} (first in {self._user_words[word]})")
+            self.problem(
+                file, line, f"user_dictionary: duplicate word {word!r} (first in {self._user_words[word]})"
+            )
             return
         self._user_words[word] = f"{file}:{line}"
         normalized = str(node.get("normalized", word)).strip() or word
@@ -369,9 +377,9 @@ class _Reader:
             return
         self._example_texts[text] = f"{file}:{line}"
         fields: set[Field] = set()
-        for name in self._strings(node.get("fields", []), file, line, "example.fields") if node.get(
-            "fields"
-        ) else ():
+        for name in (
+            self._strings(node.get("fields", []), file, line, "example.fields") if node.get("fields") else ()
+        ):
             if name not in _FIELDS:
                 self.problem(file, line, f"example: unknown field {name!r}")
             else:

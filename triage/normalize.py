@@ -91,7 +91,7 @@ class _Builder:
         if a >= b:
             return
         seg = unicodedata.normalize("NFKC", text[a:b]).lower()
-        if len(seg) != b - a or seg[0] == " " and self.last == " ":
+        if len(seg) != b - a or (seg[0] == " " and self.last == " "):
             self.chars(text, a, b)
             return
         self.chunks.append(seg)

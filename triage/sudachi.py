@@ -7,12 +7,14 @@ named by the hash of its CSV, so a fresh machine or a CI runner builds it once a
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sudachipy
 from sudachipy import Config, Dictionary, SplitMode
@@ -42,9 +44,11 @@ class DictWord:
 
 
 def _system_dic() -> Path:
-    import sudachidict_core
-
-    return Path(sudachidict_core.__file__).parent / "resources" / "system.dic"
+    """sudachidict-core's system.dic (pinned in pyproject); a clear error naming the package when missing."""
+    spec = importlib.util.find_spec("sudachidict_core")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("sudachidict-core is not installed: pip install sudachidict-core==20261015")
+    return Path(spec.origin).parent / "resources" / "system.dic"
 
 
 def default_cache_dir() -> Path:
@@ -110,7 +114,7 @@ class Analyzer:
         tok = self._tokenizer()
         if len(text) <= MAX_CHUNK:
             return tok.tokenize(text)  # type: ignore[no-any-return]
-        out: list[sudachipy.Morpheme] = []
+        out: list[Any] = []
         pos = 0
         while pos < len(text):
             end = min(len(text), pos + MAX_CHUNK)
@@ -118,7 +122,7 @@ class Analyzer:
                 cut = max(text.rfind(c, pos, end) for c in "。\n!?！？ ")
                 if cut > pos:
                     end = cut + 1
-            out.extend(_Shifted(m, pos) for m in tok.tokenize(text[pos:end]))  # type: ignore[misc]
+            out.extend(_Shifted(m, pos) for m in tok.tokenize(text[pos:end]))
             pos = end
         return out
 

@@ -21,7 +21,9 @@ def _triager(pack: str | None) -> object:
 
 def register(app: typer.Typer) -> None:
     @app.command("triage")
-    def triage_cmd(pack: str = typer.Option(None, "--pack", help="Knowledge pack id (default: INTAKE_PACK).")) -> None:
+    def triage_cmd(
+        pack: str = typer.Option(None, "--pack", help="Knowledge pack id (default: INTAKE_PACK)."),
+    ) -> None:
         """Triage messages from stdin (one per line, text or JSON with "text"); one JSON object per line out."""
         import json
         import sys

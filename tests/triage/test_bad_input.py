@@ -30,7 +30,9 @@ def test_any_text(triager: Triager, text: str) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.lists(
-        st.sampled_from(["介護", "😢", "\u0000", "ｶﾞ", "！！！", "ーーー", "abc", "死にたい", "\u200d", " ", "\n", "家賃"]),
+        st.sampled_from(
+            ["介護", "😢", "\u0000", "ｶﾞ", "！！！", "ーーー", "abc", "死にたい", "\u200d", " ", "\n", "家賃"]
+        ),
         max_size=40,
     ).map("".join)
 )

@@ -81,7 +81,9 @@ def test_negation_cancels_the_term(triager: Triager) -> None:
     assert any(e.label == "negation" and e.surface == "介護" for e in r.evidence)
 
 
-@pytest.mark.parametrize("text", ["住民票の写しがほしい", "花火大会はいつですか", "おはようございます", "ありがとう！"])
+@pytest.mark.parametrize(
+    "text", ["住民票の写しがほしい", "花火大会はいつですか", "おはようございます", "ありがとう！"]
+)
 def test_out_of_scope(triager: Triager, text: str) -> None:
     r = triager.triage(text)
     assert r.out_of_scope is True
