@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import linehelp as L
 import pytest
-from conftest import bot_settings, free_port
+from botharness import bot_settings, free_port
 from fakeline import PUSH, REPLY, FakeLine
 from sqlalchemy import select
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from conftest import Bot, bot_settings, free_port, use_test_knowledge
+from botharness import Bot, bot_settings, free_port, use_test_knowledge
 from sqlalchemy import select
 
 from intake.app import Resources, create_app

@@ -9,7 +9,7 @@ from typing import Any
 
 import linehelp as L
 import pytest
-from conftest import Bot, bot_settings, start_bot
+from botharness import Bot, bot_settings, start_bot
 from fakeline import PUSH, REPLY, FakeLine
 from sqlalchemy import func, select
 
