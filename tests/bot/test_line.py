@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import linehelp as L
 import pytest
-from fakeline import check_messages
+from fakeline import PUSH, FakeLine, check_messages
 
 from bot.engine import QuickReply, Reply
 from bot.line import BadPayload, BadSignature, parse_webhook, to_line_messages, utf16_len
@@ -58,3 +59,37 @@ def test_outgoing_messages_fit_lines_limits() -> None:
     assert len(items) == 13 and all(len(i["action"]["label"]) <= 20 for i in items)
     assert "第7" in messages[-1]["text"]  # extra texts joined, not dropped
     assert check_messages(messages) is None  # what LINE itself checks
+
+
+async def test_gateway_push_errors_are_classified(fake_line: FakeLine) -> None:
+    from botharness import bot_settings
+
+    from bot.line import LineGateway, LineSendError
+
+    settings = bot_settings(Path(tempfile.mkdtemp()), fake_line)
+    gateway = LineGateway(settings)
+    try:
+        messages = [{"type": "text", "text": "こんにちは"}]
+        await gateway.push(L.USER, messages, retry_key="3f1e1c52-8d7b-4c0e-9d55-1a2b3c4d5e6f")
+        await gateway.push(
+            L.USER, messages, retry_key="3f1e1c52-8d7b-4c0e-9d55-1a2b3c4d5e6f"
+        )  # 409: done already
+        assert [r.status for r in fake_line.calls(PUSH)] == [200, 409]
+        fake_line.fail_next(429, path=PUSH)
+        with pytest.raises(LineSendError) as quota:
+            await gateway.push(L.USER, messages, retry_key="4f1e1c52-8d7b-4c0e-9d55-1a2b3c4d5e6f")
+        assert quota.value.status == 429 and quota.value.retryable
+        fake_line.fail_next(400, path=PUSH)
+        with pytest.raises(LineSendError) as bad:
+            await gateway.push(L.USER, messages, retry_key="5f1e1c52-8d7b-4c0e-9d55-1a2b3c4d5e6f")
+        assert not bad.value.retryable
+        assert await gateway.reply("used-once", messages) is True
+        assert await gateway.reply("used-once", messages) is False  # expired or used: the caller pushes
+        fake_line.fail_next(500)
+        await gateway.show_loading(L.USER, 7)  # never raises; rounds to LINE's 5-second steps
+        await gateway.show_loading(L.USER, 7)
+        loading = fake_line.calls("/v2/bot/chat/loading/start", ok=True)
+        assert loading[-1].json == {"chatId": L.USER, "loadingSeconds": 5}
+        assert all(r.headers["authorization"] == f"Bearer {L.TOKEN}" for r in fake_line.requests)
+    finally:
+        await gateway.close()

@@ -305,3 +305,15 @@ async def test_a_failure_inside_still_answers_and_keeps_the_message(
         kept = [(m.direction, m.text) for m in s.scalars(select(Message).order_by(Message.id))]
     assert kept[0] == ("in", "助けてください")
     assert kept[1][0] == "out" and "すみません" in (kept[1][1] or "")
+
+
+async def test_after_a_long_pause_the_resident_is_asked_to_continue(bot: Bot, fake_line: FakeLine) -> None:
+    import time
+
+    await send(bot, L.postback("topic:介護", at=time.time() - 3600))
+    await send(bot, L.text("はい"))
+    texts = last_texts(fake_line)
+    assert any("続きから" in t or "おかえりなさい" in t for t in texts)
+    assert [label for label, _ in last_quick(fake_line)] == ["続きから", "最初から"]
+    await send(bot, L.postback("continue"))
+    assert "合っていますか" in last_texts(fake_line)[-1]
