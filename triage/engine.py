@@ -15,7 +15,7 @@ from intake.yamlio import Problem
 from triage import lexicon
 from triage.lexicon import Group, TriageKnowledgeError, Vocabulary
 from triage.normalize import Normalized, normalize, normalize_term
-from triage.regexes import first_chars, prefixes
+from triage.regexes import first_chars, prefixes, required_bigrams
 from triage.sudachi import Analyzer, DictWord, build_user_dictionary, default_cache_dir, kana_spelling
 from triage.types import FIELD_ORDER, CrisisKind, Evidence, Field, TriageResult
 
@@ -216,7 +216,7 @@ class Triager:
             for pat in g.patterns:
                 pid = len(self._patterns)
                 self._patterns.append((re.compile(pat), gi))
-                starts = prefixes(pat) or first_chars(pat)
+                starts = required_bigrams(pat) or prefixes(pat) or first_chars(pat)
                 if starts is None:
                     self._always.append(pid)
                     continue
@@ -284,7 +284,7 @@ class Triager:
         for ch in self._first_keys.intersection(norm):
             todo.update(by_first[ch])
         by_bigram = self._by_bigram
-        for bg in self._bigram_keys.intersection([norm[i : i + 2] for i in range(len(norm) - 1)]):
+        for bg in self._bigram_keys.intersection(map(str.__add__, norm, norm[1:])):
             todo.update(by_bigram[bg])
         patterns = self._patterns
         for pid in sorted(todo):

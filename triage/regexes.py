@@ -129,3 +129,30 @@ def _expand(items: list[tuple[Any, Any]], current: set[str], k: int) -> set[str]
         done |= {s for s in nxt if len(s) >= k}
         todo = {s for s in nxt if len(s) < k}
     return done | todo
+
+
+def required_bigrams(pattern: str) -> frozenset[str] | None:
+    """Two-character strings of which every match must contain one, taken from the most selective mandatory
+    part of the pattern (e.g. ``(嫌味|暴言|怒鳴)`` in ``(親|母)[^。]{0,10}(嫌味|暴言|怒鳴)``); None if there is none."""
+    try:
+        parsed = list(P.parse(pattern))
+    except re.error:
+        return None
+    best: set[str] | None = None
+    for i, item in enumerate(parsed):
+        op, av = item
+        if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) and av[0] == 0:
+            continue  # optional: cannot be required
+        # the item together with what follows it gives its possible starts
+        got = _expand(parsed[i:], {""}, 2)
+        if not got or "" in got or any(len(s) < 2 for s in got):
+            continue
+        if best is None or _commonness(got) < _commonness(best):
+            best = got
+    return frozenset(best) if best else None
+
+
+def _commonness(strings: set[str]) -> tuple[int, int]:
+    """Hiragana-only bigrams (ない, して…) occur in nearly every message: prefer sets with kanji or katakana."""
+    kana = sum(1 for s in strings if all("\u3041" <= c <= "\u309f" for c in s))
+    return kana, len(strings)
