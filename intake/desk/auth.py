@@ -124,11 +124,6 @@ async def end_session(
     clear_cookie(response, request, COOKIE)
 
 
-async def end_sessions_of(res: Resources, sessions: list[str]) -> None:
-    for key in sessions:
-        await res.store.delete(key)
-
-
 def new_login_csrf() -> str:
     return secrets.token_urlsafe(32)
 

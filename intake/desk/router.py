@@ -297,6 +297,9 @@ async def logout(request: Request) -> Response:
             message="ページを開き直してから、もう一度ログアウトしてください。",
         )
     response = _redirect("/staff/login?reason=logout")
+    if session is not None:
+        staff_id, who = session.staff_id, session.login
+        await run_db(res.sessions, lambda s: audit.record(s, action="logout", staff_id=staff_id, login=who))
     await auth.end_session(res, session, response, request)
     return response
 

@@ -89,6 +89,22 @@ def test_ticket_detail_and_the_whole_flow(desk: Desk) -> None:
     with session_scope(desk.sessions) as s:
         assert s.scalars(select(Outbox)).one().messages == [{"type": "text", "text": "ご連絡します"}]
         assert s.scalars(select(Escalation)).one().meeting_kind.value == "without_consent"
+        ticket_id = s.scalars(select(Ticket.id).where(Ticket.number == number)).one()
+        audited = s.scalars(
+            select(AuditLog).where(AuditLog.ticket_id == ticket_id).order_by(AuditLog.id)
+        ).all()
+    assert [(a.action, a.allowed) for a in audited] == [
+        ("view", True),
+        ("accepted", True),
+        ("assigned", True),
+        ("noted", True),
+        ("replied", True),
+        ("escalated", True),
+        ("closed", True),
+        ("accepted", False),
+        ("view", True),
+    ]
+    assert all(a.login == "kaigo1" for a in audited)
 
 
 def test_transfer_by_api_and_bad_input(desk: Desk) -> None:

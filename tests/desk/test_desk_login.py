@@ -62,6 +62,7 @@ def test_login_sets_an_httponly_samesite_cookie_and_logout_ends_it(desk: Desk) -
     out = desk.client.post("/staff/logout", data={"csrf": csrf_of(inbox.text)}, follow_redirects=False)
     assert out.status_code == 303
     assert desk.client.get("/staff/inbox", follow_redirects=False).status_code == 303
+    assert [a.login for a in _audit(desk, "logout")] == ["kaigo1"]
 
 
 def test_cookie_is_secure_over_https(desk: Desk) -> None:
