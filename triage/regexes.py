@@ -132,7 +132,7 @@ def _expand(items: list[tuple[Any, Any]], current: set[str], k: int) -> set[str]
 
 
 def required_bigrams(pattern: str) -> frozenset[str] | None:
-    """Two-character strings of which every match must contain one, taken from the most selective mandatory
+    """Strings (two characters, or one kanji) of which every match must contain one, taken from the most selective mandatory
     part of the pattern (e.g. ``(嫌味|暴言|怒鳴)`` in ``(親|母)[^。]{0,10}(嫌味|暴言|怒鳴)``); None if there is none."""
     try:
         parsed = list(P.parse(pattern))
@@ -145,14 +145,19 @@ def required_bigrams(pattern: str) -> frozenset[str] | None:
             continue  # optional: cannot be required
         # the item together with what follows it gives its possible starts
         got = _expand(parsed[i:], {""}, 2)
-        if not got or "" in got or any(len(s) < 2 for s in got):
-            continue
+        if not got or "" in got or any(len(s) < 2 and _is_kana(s) for s in got):
+            continue  # a single kana occurs everywhere; a single kanji (職, 母) still selects
         if best is None or _commonness(got) < _commonness(best):
             best = got
     return frozenset(best) if best else None
 
 
-def _commonness(strings: set[str]) -> tuple[int, int]:
-    """Hiragana-only bigrams (ない, して…) occur in nearly every message: prefer sets with kanji or katakana."""
-    kana = sum(1 for s in strings if all("\u3041" <= c <= "\u309f" for c in s))
-    return kana, len(strings)
+def _is_kana(s: str) -> bool:
+    return all("\u3041" <= c <= "\u309f" for c in s)
+
+
+def _commonness(strings: set[str]) -> tuple[int, int, int]:
+    """Hiragana-only bigrams (ない, して…) and single characters occur in many messages: prefer the others."""
+    kana = sum(1 for s in strings if _is_kana(s))
+    single = sum(1 for s in strings if len(s) == 1)
+    return kana, single, len(strings)

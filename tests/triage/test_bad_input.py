@@ -55,3 +55,17 @@ def test_very_long_text(triager: Triager) -> None:
     assert any(text[e.start : e.end] == "死にたい" for e in r.evidence)
     huge = "あ" * 60_000
     _valid(triager.triage(huge), huge)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=120))
+def test_normalised_offsets_map_back_in_order(text: str) -> None:
+    from triage.normalize import normalize
+
+    nz = normalize(text)
+    spans = [nz.original_span(i, i + 1) for i in range(len(nz.text))]
+    last_end = 0
+    for start, end in spans:
+        assert 0 <= start < end <= len(text)
+        assert end > last_end or (end == last_end and start < end)  # spans never run backwards
+        last_end = end
