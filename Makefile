@@ -37,11 +37,13 @@ run: $(STAMP)
 test: $(DEV_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## make lint: ruff (lint and format) and mypy (strict), as CI runs them
+## make lint: ruff (lint and format) and mypy (strict), as CI runs them; all three run, any failure fails
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	@status=0; \
+	echo "ruff check ."; $(BIN)/ruff check . || status=1; \
+	echo "ruff format --check ."; $(BIN)/ruff format --check . || status=1; \
+	echo "mypy"; $(BIN)/mypy || status=1; \
+	exit $$status
 
 fmt: $(DEV_STAMP)
 	$(BIN)/ruff format .
