@@ -247,3 +247,14 @@ def test_dockerfile_copies_every_package_the_project_installs() -> None:
 def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image() -> None:
     ignored = set((REPO / ".dockerignore").read_text(encoding="utf-8").split())
     assert {".env", ".venv", ".git", "var"} <= ignored
+
+
+def test_everything_the_dockerfile_copies_is_in_the_build_context() -> None:
+    ignored = set((REPO / ".dockerignore").read_text(encoding="utf-8").split())
+    for op, arg in _instructions():
+        if op != "COPY" or arg.startswith("--from"):
+            continue
+        *sources, _dest = arg.split()
+        for src in sources:
+            assert (REPO / src).exists(), f"COPY {src}: not in the repository"
+            assert src not in ignored, f"COPY {src}: excluded by .dockerignore"
