@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Desk, add_staff, csrf_of, login, make_ticket
+from deskharness import Desk, add_staff, csrf_of, login, make_ticket
 from sqlalchemy import select
 
 from intake.db import session_scope

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import (
+from deskharness import (
     Desk,
     TestClient,
     add_staff,

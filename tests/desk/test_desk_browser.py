@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from conftest import (
+from deskharness import (
     PASSWORD,
     SECRET,
     FakeKnowledgeHolder,

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ago, make_ticket
+from deskharness import ago, make_ticket
 from sqlalchemy import select
 
 from intake.db import make_engine, make_sessionmaker, session_scope

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from conftest import FakeKnowledgeHolder, FakeLine, line_settings, make_pack, make_ticket
+from deskharness import FakeKnowledgeHolder, FakeLine, line_settings, make_pack, make_ticket
 from sqlalchemy import select
 
 from bot.line import LineGateway

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from conftest import LINE_USER, Desk, FakeLine, add_staff, csrf_of, line_settings, login, make_ticket
+from deskharness import LINE_USER, Desk, FakeLine, add_staff, csrf_of, line_settings, login, make_ticket
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
