@@ -105,16 +105,18 @@ def main() -> None:
             [intake, "triage", "--pack", args.pack], input=b"warm up\n", stdout=subprocess.DEVNULL, check=True
         )
         sudachi_cmd = shutil.which("sudachipy", path=str(Path(sys.executable).parent)) or "sudachipy"
-        base_times, cli_times, triage_times = [], [], []
+        base_times, cli_times, triage_times, threaded_times = [], [], [], []
         for _ in range(args.runs):
             base_times.append(timed([sys.executable, "-c", BASELINE], data))
             cli_times.append(timed([sudachi_cmd, "tokenize", "-m", "C", str(data)], Path(os.devnull)))
             triage_times.append(timed([intake, "triage", "--pack", args.pack], data))
+            threaded_times.append(timed([intake, "triage", "--pack", args.pack, "--threads", "2"], data))
     print(f"messages: {args.n:,}  characters: {chars:,}  runs: {args.runs} (best of)")
     for what, idx in (("wall-clock", 0), ("CPU (user+sys)", 1)):
         base = min(t[idx] for t in base_times)
         cli = min(t[idx] for t in cli_times)
         tri = min(t[idx] for t in triage_times)
+        thr = min(t[idx] for t in threaded_times)
         print(f"[{what}]")
         print(
             f"  python loop: Sudachi mode C, normalised forms: {base:6.2f} s  {args.n / base:9,.0f} messages/s"

@@ -45,3 +45,13 @@ def test_eval_rejects_a_malformed_file(tmp_path: Path) -> None:
     f.write_text("{not json\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["eval", str(f)])
     assert result.exit_code == 2
+
+
+def test_threads_keep_order_and_results() -> None:
+    lines = [f"母の物忘れ{i}回目" if i % 3 else f"家賃が{i}か月払えない" for i in range(700)]
+    stdin = "\n".join(lines) + "\n"
+    one = CliRunner().invoke(app, ["triage", "--pack", "demo"], input=stdin)
+    two = CliRunner().invoke(app, ["triage", "--pack", "demo", "--threads", "3"], input=stdin)
+    assert one.exit_code == 0 and two.exit_code == 0, two.output
+    assert one.output == two.output
+    assert [json.loads(x)["text"] for x in two.output.splitlines()] == lines
