@@ -395,13 +395,13 @@ class Triager:
             group_hits = by_group[gi]
             for h in _drop_contained(group_hits) if len(group_hits) > 1 else group_hits:
                 s, e = span(h.start, h.end)
-                surface = nz.text[h.start : h.end]
+                surface = text[s:e]  # as the resident wrote it
                 for label in labels:
                     evidence.append((label, h.kind, surface, h.normalized, s, e, weight, gid))
         for rule, label, (a, b, norm) in ages:
             if label in decided:
                 s, e = span(a, b)
-                evidence.append((label, "rule", nz.text[a:b], norm, s, e, self.age_weight, rule))
+                evidence.append((label, "rule", text[s:e], norm, s, e, self.age_weight, rule))
         for label, rule in rules:
             evidence.append((label, "rule", "", "", 0, 0, 0.0, rule))
         for h in negated:
@@ -410,7 +410,7 @@ class Triager:
                 (
                     "negation",
                     "negation",
-                    nz.text[h.start : h.end],
+                    text[s:e],
                     h.normalized,
                     s,
                     e,

@@ -33,8 +33,8 @@ class CrisisKind(enum.StrEnum):
 class Evidence(BaseModel):
     """One reason for a label: a word, phrase or rule found at ``start``..``end`` of the ORIGINAL text.
 
-    ``surface`` is the normalised text that matched, ``normalized`` the Sudachi normalised forms (or the pattern
-    match), ``rule`` the vocabulary group (or built-in rule) that fired.
+    ``surface`` is the text as the resident wrote it (``text[start:end]``), ``normalized`` the Sudachi normalised
+    forms (or the normalised text a pattern matched), ``rule`` the vocabulary group (or built-in rule) that fired.
     """
 
     model_config = ConfigDict(frozen=True)
