@@ -112,3 +112,22 @@ def test_user_dictionary_words_are_single_tokens(triager: Triager) -> None:
     assert triager.analyzer.lemmas("8050問題") == ["8050問題"]
     assert triager.analyzer.lemmas("地域包括支援センター") == ["地域包括支援センター"]
     assert triager.analyzer.lemmas("かいご") == ["介護"]
+
+
+def test_thread_safe(triager: Triager) -> None:
+    """One Sudachi tokenizer per thread: concurrent calls give the same results as sequential ones."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [
+        f"{i}日前から母の物忘れがひどく、家賃も払えない" if i % 2 else f"息子が{i}年ひきこもり"
+        for i in range(200)
+    ]
+    expected = [triager.triage(t).contract_dict() for t in texts]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda t: triager.triage(t).contract_dict(), texts))
+    assert got == expected
+
+
+def test_triage_contract_equals_result_contract_dict(triager: Triager) -> None:
+    for text in ["", "死にたい", "ＡＤＨＤの息子😢", "介護は必要ない", "住民票", "80歳の父と50歳の兄が…"]:
+        assert triager.triage_contract(text) == triager.triage(text).contract_dict()
