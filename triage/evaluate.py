@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -78,6 +79,11 @@ class Report:
             f"F1 {self.out_of_scope.f1:.3f}"
         )
         return out
+
+
+def in_split(message_id: str) -> str:
+    """The deterministic part of a labelled message: "tune" (~70%) or "held" (~30%), by sha256 of its id."""
+    return "tune" if int(hashlib.sha256(message_id.encode()).hexdigest(), 16) % 10 < 7 else "held"
 
 
 class LabelError(ValueError):

@@ -78,22 +78,32 @@ def register(app: typer.Typer) -> None:
     def eval_cmd(
         file: str = typer.Argument(..., help="Labelled JSONL file (eval/LABELS.md)."),
         pack: str = typer.Option(None, "--pack", help="Knowledge pack id (default: INTAKE_PACK)."),
+        split: str = typer.Option(
+            None, "--split", help="tune or held: the ~70/30 part by sha256(id) (held-out part: figures only)."
+        ),
     ) -> None:
         """Triage metrics on a labelled file: per-field P/R/F1, macro-F1, complex, crisis, out-of-scope, misses."""
         from pathlib import Path
 
         from triage import Triager
-        from triage.evaluate import LabelError, evaluate, read_labelled
+        from triage.evaluate import LabelError, evaluate, in_split, read_labelled
 
         try:
             rows = read_labelled(Path(file))
         except (OSError, LabelError) as exc:
             typer.echo(f"cannot read {file}: {exc}", err=True)
             raise typer.Exit(2) from exc
+        if split is not None:
+            if split not in ("tune", "held"):
+                raise typer.BadParameter("use tune or held", param_hint="--split")
+            rows = [r for r in rows if in_split(r.id) == split]
         triager = _triager(pack)
         assert isinstance(triager, Triager)
         report = evaluate(rows, triager.triage)
         for line in report.lines():
             typer.echo(line)
+        if split == "held":
+            typer.echo(f"{len(report.misses)} misses (not shown for the held-out part)")
+            return
         for line in report.misses:
             typer.echo(line)
