@@ -512,5 +512,7 @@ def _analyzer_for(vocab: Vocabulary, cache_dir: Path | None) -> Analyzer:
         tmp.write_text(csv_text, encoding="utf-8")
         tmp.replace(marker)
     analyzer = Analyzer(build_user_dictionary(csv_text, cache))
+    while len(_ANALYZERS) >= 4:  # hot reloads: keep a few recent dictionaries, not every edit ever made
+        _ANALYZERS.pop(next(iter(_ANALYZERS)))
     _ANALYZERS[key] = analyzer
     return analyzer
