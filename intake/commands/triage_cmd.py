@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
 
@@ -17,6 +19,27 @@ def _triager(pack: str | None) -> object:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
         raise typer.Exit(1) from exc
+
+
+def _encoder() -> Callable[[dict[str, object]], bytes]:
+    """One JSON line as UTF-8 bytes: orjson (about 4x faster than json here), json when it is missing."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency; keep the CLI working without it
+        import json
+
+        return lambda d: (json.dumps(d, ensure_ascii=False) + "\n").encode()
+    import json as std_json
+
+    dumps = orjson.dumps
+
+    def encode(d: dict[str, object]) -> bytes:
+        try:
+            return dumps(d) + b"\n"
+        except TypeError:  # e.g. a lone surrogate from a JSON "\\ud800" escape: plain json escapes it
+            return (std_json.dumps(d) + "\n").encode()
+
+    return encode
 
 
 def register(app: typer.Typer) -> None:
@@ -41,10 +64,11 @@ def register(app: typer.Typer) -> None:
         triager = _triager(pack)
         assert isinstance(triager, Triager)
         triage = triager.triage_contract
-        dumps = json.dumps
+        encode = _encoder()
 
-        def one(raw: str) -> str:
-            line = raw.rstrip("\r\n")
+        def one(raw: bytes) -> bytes:
+            # invalid UTF-8 from a pipe is replaced, never fatal: every line gets its answer
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
             text = line
             if line.startswith("{"):
                 try:
@@ -53,21 +77,22 @@ def register(app: typer.Typer) -> None:
                         text = obj["text"]
                 except ValueError:
                     pass  # not JSON after all: triage the line as written
-            return dumps(triage(text), ensure_ascii=False) + "\n"
+            return encode(triage(text))
 
-        out = sys.stdout
+        stdin = sys.stdin.buffer
+        out = sys.stdout.buffer
         if threads == 1:
             write = out.write
-            for raw in sys.stdin:
+            for raw in stdin:
                 write(one(raw))
         else:
             from concurrent.futures import ThreadPoolExecutor
 
-            def part(lines: list[str]) -> str:
-                return "".join(one(x) for x in lines)
+            def part(lines: list[bytes]) -> bytes:
+                return b"".join(one(x) for x in lines)
 
             with ThreadPoolExecutor(threads) as pool:
-                while batch := list(islice(sys.stdin, 256 * threads)):
+                while batch := list(islice(stdin, 256 * threads)):
                     size = -(-len(batch) // threads)
                     parts = [batch[i : i + size] for i in range(0, len(batch), size)]
                     for chunk in pool.map(part, parts):

@@ -55,3 +55,14 @@ def test_threads_keep_order_and_results() -> None:
     assert one.exit_code == 0 and two.exit_code == 0, two.output
     assert one.output == two.output
     assert [json.loads(x)["text"] for x in two.output.splitlines()] == lines
+
+
+def test_bad_bytes_and_odd_json_still_get_one_line_each() -> None:
+    stdin = (
+        b"\xff\xfe broken utf-8 \xe3\x81\n" + b'{"text": "\\ud800 lone surrogate"}\n' + b'{"not": "text"}\n'
+    )
+    result = CliRunner().invoke(app, ["triage", "--pack", "demo"], input=stdin)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in result.output.splitlines()]
+    assert len(lines) == 3
+    assert all(isinstance(x["fields"], list) for x in lines)
