@@ -39,10 +39,9 @@ async def stop(res: Resources) -> None:
 
 
 def routers() -> list[APIRouter]:
-    from intake.api.router import router as api_router
-    from intake.desk.router import router as desk_router
-
     from bot.webchat import router as webchat_router
     from bot.webhook import router as line_router
+    from intake.api.router import router as api_router
+    from intake.desk.router import router as desk_router
 
     return [desk_router, api_router, line_router, webchat_router]
