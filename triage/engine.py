@@ -211,7 +211,7 @@ class Triager:
         self._patterns: list[tuple[re.Pattern[str], int]] = []
         self._always: list[int] = []
         self._by_first: dict[str, list[int]] = {}
-        self._by_bigram: dict[str, list[int]] = {}
+        self._by_lead: dict[str, dict[str, list[int]]] = {}
         for gi, g in enumerate(self.groups):
             for pat in g.patterns:
                 pid = len(self._patterns)
@@ -221,10 +221,16 @@ class Triager:
                     self._always.append(pid)
                     continue
                 for start in starts:
-                    index = self._by_first if len(start) == 1 else self._by_bigram
-                    index.setdefault(start, []).append(pid)
-        self._first_keys = frozenset(self._by_first)
-        self._bigram_keys = frozenset(self._by_bigram)
+                    if len(start) == 1:
+                        self._by_first.setdefault(start, []).append(pid)
+                    else:
+                        # filed under its less common character (a kanji or katakana rather than a hiragana), so
+                        # that a message only tests the bigrams whose rarer character it contains
+                        lead = start[1] if _is_hiragana(start[0]) and not _is_hiragana(start[1]) else start[0]
+                        self._by_lead.setdefault(lead, {}).setdefault(start, []).append(pid)
+        self._lead_keys = frozenset(self._by_first) | frozenset(self._by_lead)
+        # a term's next lemma can start a negation only when it is glue or the first lemma of a negation cue
+        self._negation_starts = _GLUE | frozenset(self._negation_index)
 
     # -- triage ----------------------------------------------------------------------------------------------
     def triage(self, text: str) -> TriageResult:
@@ -266,6 +272,7 @@ class Triager:
         index = self._index
         n_tok = len(lem)
         negatable = self._negatable
+        neg_starts = self._negation_starts
         for i, x in enumerate(lem):
             cands = index.get(x)
             if cands is None:
@@ -275,17 +282,23 @@ class Triager:
                 if n > 1 and tuple(lem[i : i + n]) != e.lemmas:
                     continue
                 hit = _Hit(e.group, e.slot, ms[i].begin(), ms[i + n - 1].end(), e.normalized, e.kind)
-                if negatable[e.group] and self._negated(lem, i + n, n_tok):
+                j = i + n
+                if negatable[e.group] and j < n_tok and lem[j] in neg_starts and self._negated(lem, j, n_tok):
                     negated.append(hit)
                 else:
                     hits.append(hit)
         by_first = self._by_first
+        by_lead = self._by_lead
         todo: set[int] = set(self._always)
-        for ch in self._first_keys.intersection(norm):
-            todo.update(by_first[ch])
-        by_bigram = self._by_bigram
-        for bg in self._bigram_keys.intersection(map(str.__add__, norm, norm[1:])):
-            todo.update(by_bigram[bg])
+        for ch in self._lead_keys.intersection(norm):
+            pids = by_first.get(ch)
+            if pids is not None:
+                todo.update(pids)
+            bigrams = by_lead.get(ch)
+            if bigrams is not None:
+                for bg, pids in bigrams.items():
+                    if bg in norm:
+                        todo.update(pids)
         patterns = self._patterns
         for pid in sorted(todo):
             regex, gi = patterns[pid]
@@ -441,6 +454,10 @@ class Triager:
             rule = "older_age" if label == _KAIGO else "child_age"
             out.append((rule, label, (m.start(idx), m.end(), m.group(0))))
         return out
+
+
+def _is_hiragana(ch: str) -> bool:
+    return "\u3041" <= ch <= "\u309f"
 
 
 def _drop_contained(hits: list[_Hit]) -> list[_Hit]:
