@@ -161,10 +161,11 @@ class Triager:
     @classmethod
     def load(cls, knowledge_dir: Path, pack: str | None = None, *, cache_dir: Path | None = None) -> Triager:
         """Read, validate and compile the vocabulary; raise :class:`TriageKnowledgeError` when it is broken."""
-        vocab, problems = lexicon.read_vocabulary(Path(knowledge_dir), pack)
+        cache = cache_dir or default_cache_dir()
+        vocab, problems = lexicon.read_vocabulary_cached(Path(knowledge_dir), pack, cache)
         if problems:
             raise TriageKnowledgeError(problems)
-        return cls(vocab, _analyzer_for(vocab, cache_dir))
+        return cls(vocab, _analyzer_for(vocab, cache))
 
     @staticmethod
     def check(knowledge_dir: Path, pack: str | None = None) -> list[Problem]:

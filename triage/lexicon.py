@@ -14,7 +14,11 @@ Each file may hold these sections (all optional):
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
 import re
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -423,3 +427,37 @@ def read_vocabulary(knowledge_dir: Path, pack: str | None) -> tuple[Vocabulary, 
     reader.vocab.digest = digest.hexdigest()
     reader.vocab.files = files
     return reader.vocab, reader.problems
+
+
+def read_vocabulary_cached(
+    knowledge_dir: Path, pack: str | None, cache_dir: Path
+) -> tuple[Vocabulary, list[Problem]]:
+    """:func:`read_vocabulary`, reusing the result of an earlier read of the very same files (parsing the YAML is
+    most of a cold start). The cache file is named by the files' bytes, the folder and this module's own source,
+    so any edit reads the YAML again; a vocabulary with problems is never cached."""
+    files = vocabulary_files(knowledge_dir, pack)
+    key = hashlib.sha256(f"{sys.version}\n{knowledge_dir}\n{pack}\n".encode())
+    try:
+        key.update(Path(__file__).read_bytes())
+        for path in files:
+            key.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    except OSError:
+        return read_vocabulary(knowledge_dir, pack)  # read_vocabulary reports the unreadable file
+    target = cache_dir / f"vocab-{key.hexdigest()[:24]}.pickle"
+    try:
+        cached = pickle.loads(target.read_bytes())  # written below by this same code, in the user's own cache
+        if isinstance(cached, Vocabulary):
+            return cached, []
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
+        pass
+    vocab, problems = read_vocabulary(knowledge_dir, pack)
+    if not problems:
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
+            with os.fdopen(fd, "wb") as out:
+                out.write(pickle.dumps(vocab, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(tmp, target)
+        except OSError:
+            pass  # a read-only cache only costs the next start its YAML parse
+    return vocab, problems
