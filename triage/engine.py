@@ -288,6 +288,16 @@ class Triager:
                     negated.append(hit)
                 else:
                     hits.append(hit)
+        patterns = self._patterns
+        for pid in sorted(self._pattern_candidates(norm)):
+            regex, gi = patterns[pid]
+            for m in regex.finditer(norm):
+                hits.append(_Hit(gi, -1, m.start(), m.end(), m.group(0), "pattern"))
+        return hits, negated
+
+    def _pattern_candidates(self, norm: str) -> set[int]:
+        """Ids of the patterns that can match ``norm``: those whose first character, or a bigram every match
+        contains, occurs in it (each bigram is tested only when its rarer character is there)."""
         by_first = self._by_first
         by_lead = self._by_lead
         todo: set[int] = set(self._always)
@@ -300,12 +310,7 @@ class Triager:
                 for bg, pids in bigrams.items():
                     if bg in norm:
                         todo.update(pids)
-        patterns = self._patterns
-        for pid in sorted(todo):
-            regex, gi = patterns[pid]
-            for m in regex.finditer(norm):
-                hits.append(_Hit(gi, -1, m.start(), m.end(), m.group(0), "pattern"))
-        return hits, negated
+        return todo
 
     def _negated(self, lem: list[str], j: int, n_tok: int) -> bool:
         while j < n_tok and lem[j] in _GLUE:

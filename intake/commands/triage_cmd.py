@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import BinaryIO
 
 import typer
 
@@ -42,6 +43,36 @@ def _encoder() -> Callable[[dict[str, object]], bytes]:
     return encode
 
 
+def _fork_available() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+# The per-line function of the current command, inherited by forked workers (set just before they start).
+_ONE: Callable[[bytes], bytes] | None = None
+
+
+def _triage_batch(lines: list[bytes]) -> bytes:
+    assert _ONE is not None
+    one = _ONE
+    return b"".join([one(x) for x in lines])
+
+
+def _in_workers(one: Callable[[bytes], bytes], stdin: BinaryIO, out: BinaryIO, workers: int) -> None:
+    """Batches of lines to ``workers`` forked processes (the loaded Triager and the Sudachi dictionary are
+    inherited, not loaded again); answers are written in input order."""
+    import multiprocessing
+    from itertools import islice
+
+    global _ONE
+    _ONE = one
+    batches = iter(lambda: list(islice(stdin, 500)), [])
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for chunk in pool.imap(_triage_batch, batches):
+            out.write(chunk)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("triage")
     def triage_cmd(
@@ -52,6 +83,13 @@ def register(app: typer.Typer) -> None:
             min=1,
             max=32,
             help="Tokenise on N threads (Sudachi releases the GIL); output order kept.",
+        ),
+        workers: int = typer.Option(
+            1,
+            "--workers",
+            min=1,
+            max=32,
+            help="Triage in N forked processes (one core each; dictionary shared); output order kept.",
         ),
     ) -> None:
         """Triage messages from stdin (one per line, text or JSON with "text"); one JSON object per line out."""
@@ -81,7 +119,9 @@ def register(app: typer.Typer) -> None:
 
         stdin = sys.stdin.buffer
         out = sys.stdout.buffer
-        if threads == 1:
+        if workers > 1 and _fork_available():
+            _in_workers(one, stdin, out, workers)
+        elif threads == 1:
             write = out.write
             for raw in stdin:
                 write(one(raw))

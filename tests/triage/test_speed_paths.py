@@ -1,0 +1,107 @@
+"""The fast paths give the same answers as the plain ones: the CLI's JSON (no pydantic models), forked workers,
+the pattern prefilter and the cached vocabulary."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from intake.cli import app
+from triage import Triager
+from triage.lexicon import read_vocabulary, read_vocabulary_cached
+from triage.normalize import normalize
+
+ROOT = Path(__file__).resolve().parents[2]
+DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+
+# Written for these tests: every kind of evidence (terms, phrases, patterns, negations, ages, crisis, fallback,
+# out of scope) and the inputs that take the slow normalisation path (emoji, repeated marks, half-width kana).
+MESSAGES = [
+    "母の物忘れがひどくて、夜中に出て行こうとします",
+    "80歳の父と15歳の娘のことで相談です🙏",
+    "介護は必要ないけど、家賃が3か月払えない！！！",
+    "もう消えたい…",
+    "息子が何年も部屋から出てこない",
+    "夫に殴られて、何日も食べていません",
+    "住民票を取りたいです",
+    "ｶﾞｯｺｳに行けない　ﾑｽﾒ😢😢",
+    "かいごのそうだんをしたい",
+    "",
+    "😭😭😭",
+    "障害者手帳ありません。ＡＢＣ",
+    "x" * 5000,
+]
+
+
+def _dev_texts(n: int) -> list[str]:
+    if not DEV.exists():
+        return []
+    lines = DEV.read_text(encoding="utf-8").splitlines()
+    return [json.loads(x)["text"] for x in lines[:n] if x.strip()]
+
+
+def _stdin(texts: list[str]) -> str:
+    # one JSON line per message, so that texts with newlines stay one message
+    return "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts)
+
+
+def test_cli_lines_equal_the_library_result(triager: Triager) -> None:
+    texts = MESSAGES + _dev_texts(120)
+    result = CliRunner().invoke(app, ["triage", "--pack", "demo"], input=_stdin(texts))
+    assert result.exit_code == 0, result.output
+    got = [json.loads(x) for x in result.output.splitlines()]
+    want = [json.loads(json.dumps(triager.triage(t).contract_dict())) for t in texts]
+    assert len(got) == len(texts)
+    for text, g, w in zip(texts, got, want, strict=True):
+        assert g == w, text[:40]
+
+
+def test_forked_workers_keep_order_and_results() -> None:
+    texts = [f"{MESSAGES[i % len(MESSAGES)][:300]} {i}" for i in range(1300)]  # several batches per worker
+    one = CliRunner().invoke(app, ["triage", "--pack", "demo"], input=_stdin(texts))
+    two = CliRunner().invoke(app, ["triage", "--pack", "demo", "--workers", "2"], input=_stdin(texts))
+    assert one.exit_code == 0 and two.exit_code == 0, two.output
+    assert two.output == one.output
+    assert [json.loads(x)["text"] for x in two.output.splitlines()] == texts
+
+
+def test_prefilter_never_skips_a_pattern_that_matches(triager: Triager) -> None:
+    texts = MESSAGES + _dev_texts(240)
+    checked = 0
+    for text in texts:
+        norm = normalize(text).text
+        candidates = triager._pattern_candidates(norm)
+        for pid, (regex, _group) in enumerate(triager._patterns):
+            if regex.search(norm) is not None:
+                checked += 1
+                assert pid in candidates, (regex.pattern, text[:40])
+    assert checked > 20  # the texts do exercise the patterns
+
+
+def test_cached_vocabulary_equals_a_fresh_read_and_follows_edits(tmp_path: Path) -> None:
+    root = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge" / "_common" / "triage", root / "_common" / "triage")
+    cache = tmp_path / "cache"
+    fresh, problems = read_vocabulary(root, None)
+    assert problems == []
+    first, _ = read_vocabulary_cached(root, None, cache)
+    again, _ = read_vocabulary_cached(root, None, cache)
+    assert list(cache.glob("vocab-*.pickle"))
+    assert first == fresh and again == fresh
+
+    extra = root / "_common" / "triage" / "zz_extra.yaml"
+    extra.write_text(
+        "groups:\n  - id: zz_test_group\n    fields: [困窮]\n    weight: 2\n    terms: [電気代]\n",
+        encoding="utf-8",
+    )
+    edited, _ = read_vocabulary_cached(root, None, cache)
+    assert "zz_test_group" in {g.id for g in edited.groups}
+    t = Triager.load(root, None, cache_dir=cache)
+    assert any(e.rule == "zz_test_group" for e in t.triage("電気代がたまっています").evidence)
+
+    extra.write_text("groups: [\n", encoding="utf-8")  # broken: reported, never served from the cache
+    _, problems = read_vocabulary_cached(root, None, cache)
+    assert problems and problems[0].file.endswith("zz_extra.yaml")
