@@ -211,8 +211,8 @@ class Triager:
         # per distinct character instead of every regex at every position.
         self._patterns: list[tuple[re.Pattern[str], int]] = []
         self._always: list[int] = []
-        self._by_first: dict[str, list[int]] = {}
-        self._by_lead: dict[str, dict[str, list[int]]] = {}
+        self._by_first: dict[str, set[int]] = {}
+        self._by_bigram: dict[str, set[int]] = {}
         for gi, g in enumerate(self.groups):
             for pat in g.patterns:
                 pid = len(self._patterns)
@@ -222,14 +222,12 @@ class Triager:
                     self._always.append(pid)
                     continue
                 for start in starts:
-                    if len(start) == 1:
-                        self._by_first.setdefault(start, []).append(pid)
-                    else:
-                        # filed under its less common character (a kanji or katakana rather than a hiragana), so
-                        # that a message only tests the bigrams whose rarer character it contains
-                        lead = start[1] if _is_hiragana(start[0]) and not _is_hiragana(start[1]) else start[0]
-                        self._by_lead.setdefault(lead, {}).setdefault(start, []).append(pid)
-        self._lead_keys = frozenset(self._by_first) | frozenset(self._by_lead)
+                    index = self._by_first if len(start) == 1 else self._by_bigram
+                    index.setdefault(start, set()).add(pid)
+        self._first_keys = frozenset(self._by_first)
+        self._bigram_keys = frozenset(self._by_bigram)
+        self._keys = {**self._by_first, **self._by_bigram}
+        self._always_set = frozenset(self._always)
         # a term's next lemma can start a negation only when it is glue or the first lemma of a negation cue
         self._negation_starts = _GLUE | frozenset(self._negation_index)
 
@@ -295,22 +293,13 @@ class Triager:
                 hits.append(_Hit(gi, -1, m.start(), m.end(), m.group(0), "pattern"))
         return hits, negated
 
-    def _pattern_candidates(self, norm: str) -> set[int]:
+    def _pattern_candidates(self, norm: str) -> frozenset[int]:
         """Ids of the patterns that can match ``norm``: those whose first character, or a bigram every match
-        contains, occurs in it (each bigram is tested only when its rarer character is there)."""
-        by_first = self._by_first
-        by_lead = self._by_lead
-        todo: set[int] = set(self._always)
-        for ch in self._lead_keys.intersection(norm):
-            pids = by_first.get(ch)
-            if pids is not None:
-                todo.update(pids)
-            bigrams = by_lead.get(ch)
-            if bigrams is not None:
-                for bg, pids in bigrams.items():
-                    if bg in norm:
-                        todo.update(pids)
-        return todo
+        contains, occurs in it (two set intersections and one union, all in C)."""
+        present = self._first_keys.intersection(norm) | self._bigram_keys.intersection(
+            map(str.__add__, norm, norm[1:])
+        )
+        return self._always_set.union(*map(self._keys.__getitem__, present))
 
     def _negated(self, lem: list[str], j: int, n_tok: int) -> bool:
         while j < n_tok and lem[j] in _GLUE:
@@ -460,10 +449,6 @@ class Triager:
             rule = "older_age" if label == _KAIGO else "child_age"
             out.append((rule, label, (m.start(idx), m.end(), m.group(0))))
         return out
-
-
-def _is_hiragana(ch: str) -> bool:
-    return "\u3041" <= ch <= "\u309f"
 
 
 def _drop_contained(hits: list[_Hit]) -> list[_Hit]:
