@@ -1,4 +1,5 @@
-"""Triage on our own labelled situations (tests/triage/data/situations.jsonl), written independently of dev.jsonl.
+"""Triage on our own labelled situations (knowledge/_common/triage/examples/situations.jsonl, also the training data
+of the statistical back-up, triage/model.py), written independently of dev.jsonl.
 
 Each message is a situation as residents write on LINE: every crisis kind in direct, indirect and dialect wording
 (秋田, 博多, 金沢, 関西), children's hiragana, emoji and typos, long stories with the crisis in one clause; hard
@@ -18,7 +19,9 @@ import pytest
 from triage import Triager
 from triage.evaluate import Labelled, Report, evaluate, read_labelled
 
-SITUATIONS = Path(__file__).parent / "data" / "situations.jsonl"
+SITUATIONS = (
+    Path(__file__).resolve().parents[2] / "knowledge" / "_common" / "triage" / "examples" / "situations.jsonl"
+)
 
 
 @pytest.fixture(scope="module")
