@@ -1,0 +1,376 @@
+"""Statistical back-up of the triage rules: a naive Bayes model over character and lemma n-grams.
+
+The rules (vocabulary and situation patterns) decide first; this model catches phrasings they do not know. It is
+trained at load time, deterministically, on the labelled sentences shipped in the knowledge files: every
+``<triage dir>/examples/*.jsonl`` (format of ``shared/eval/LABELS.md``) plus the ``examples:`` of the vocabulary.
+Nothing is downloaded and nothing random is used, so the same files give the same weights.
+
+Features of a message: character 1–3-grams of the normalised text, and lemma uni- and bigrams of the Sudachi
+normalised forms the engine already has (the message is never tokenised twice). Heads: ``crisis`` and
+``out_of_scope`` (binary) and the five fields (one-vs-rest). Each head scores a message with the naive Bayes
+log-count ratios of the features it contains (NBSVM's ``r``, without the SVM), divided by the square root of their
+number so that long stories are not scored more extreme than short messages, plus the log prior ratio.
+:func:`combine` folds the heads into the rules' outcome (thresholds chosen by cross-validation, see
+``benchmarks/triage_cv.py`` and docs/triage.md "Statistical back-up"), and names the n-grams that decided.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from intake.yamlio import Problem
+from triage.lexicon import Vocabulary
+from triage.types import FIELD_ORDER
+
+FIELDS: tuple[str, ...] = tuple(f.value for f in FIELD_ORDER)
+HEADS: tuple[str, ...] = ("crisis", *FIELDS, "out_of_scope")
+_CRISIS, _OOS = 0, len(HEADS) - 1
+_HAZAMA = "狭間"
+_LEMMA = "\x1f"  # lemma features start with it; normalised text never contains it (a control character)
+EXAMPLES_DIR = "examples"
+
+# Combination thresholds on the heads' probabilities (cross-validated on the training data, docs/triage.md).
+CRISIS_THRESHOLD = 0.5  # crisis = rules OR model ≥ this (recall first: CV model recall 0.94, precision 0.84)
+FIELD_THRESHOLD = 0.8  # a field the model is confident about, when the rules found no field
+WEAK_FIELD_THRESHOLD = 0.8  # a field with some rule evidence, below the rules' threshold
+SCOPE_THRESHOLD = (
+    0.9  # rules' out of scope is lifted only when a field head reaches this and the oos head does not,
+)
+# or when the crisis head reaches it
+ALPHA = 0.25  # additive smoothing of the counts (cross-validated: 0.1–0.5 alike, 1.0 worse)
+MIN_DF = 1  # every n-gram seen in training counts (cross-validated: 2 or 3 lose crisis recall)
+TOP_EVIDENCE = 3  # n-grams named per label the model decided
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One labelled training message (LABELS.md): ``fields`` as Field values."""
+
+    text: str
+    fields: frozenset[str]
+    crisis: bool
+    out_of_scope: bool
+    file: str = ""
+    line: int = 0
+
+    def labels(self) -> tuple[bool, ...]:
+        return (self.crisis, *(f in self.fields for f in FIELDS), self.out_of_scope)
+
+
+class Morpheme(Protocol):
+    def begin(self) -> int: ...
+    def end(self) -> int: ...
+
+
+# -- reading the training files ------------------------------------------------------------------------------
+def example_files(dirs: Iterable[Path]) -> list[Path]:
+    """``examples/*.jsonl`` under each triage directory, in a fixed order."""
+    out: list[Path] = []
+    for d in dirs:
+        folder = Path(d) / EXAMPLES_DIR
+        if folder.is_dir():
+            out.extend(sorted(p for p in folder.glob("*.jsonl") if p.is_file()))
+    return out
+
+
+def read_samples(path: Path) -> tuple[list[Sample], list[Problem]]:
+    """Samples of one JSONL file and a FILE:LINE problem for every line that is not a valid labelled message."""
+    samples: list[Sample] = []
+    problems: list[Problem] = []
+    name = str(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [Problem(name, 0, f"cannot read training examples: {exc}")]
+    for no, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(name, no, f"not JSON: {exc.msg}"))
+            continue
+        why = _invalid(row)
+        if why:
+            problems.append(Problem(name, no, why))
+            continue
+        samples.append(
+            Sample(
+                row["text"],
+                frozenset(row["fields"]),
+                bool(row["crisis"]),
+                bool(row["out_of_scope"]),
+                name,
+                no,
+            )
+        )
+    return samples, problems
+
+
+def _invalid(row: object) -> str:
+    if not isinstance(row, dict):
+        return "expected an object with text, fields, crisis, out_of_scope"
+    text, fields = row.get("text"), row.get("fields")
+    if not isinstance(text, str) or not text.strip():
+        return "text: expected a non-empty string"
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        return "fields: expected a list of field names"
+    unknown = [f for f in fields if f not in FIELDS]
+    if unknown:
+        return f"fields: unknown field {unknown[0]!r}; valid: {', '.join(FIELDS)}"
+    for key in ("crisis", "out_of_scope"):
+        if not isinstance(row.get(key), bool):
+            return f"{key}: expected true or false"
+    if row["out_of_scope"] and (fields or row["crisis"]):
+        return "out_of_scope: an out-of-scope message has no fields and no crisis"
+    if not row["out_of_scope"] and not fields:
+        return "fields: a consultation needs at least one field"
+    return ""
+
+
+# -- features -------------------------------------------------------------------------------------------------
+def features(norm: str, lemmas: Sequence[str]) -> set[str]:
+    """Character 1–3-grams of the normalised text and lemma uni/bigrams (prefixed with a separator)."""
+    feats = set(norm)
+    feats.update(map(str.__add__, norm, norm[1:]))
+    feats.update(norm[i : i + 3] for i in range(len(norm) - 2))
+    feats.update(_LEMMA + x for x in lemmas)
+    feats.update(map(_LEMMA.__add__, map((_LEMMA).join, itertools.pairwise(lemmas))))
+    return feats
+
+
+# -- the model ------------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Model:
+    """Per head: the log-count ratio of every kept feature and the log prior ratio."""
+
+    weights: list[dict[str, float]]
+    bias: list[float]
+    vocabulary: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def train(cls, docs: Sequence[tuple[set[str], tuple[bool, ...]]], alpha: float = ALPHA) -> Model:
+        """Count once, deterministically (sorted features; no randomness)."""
+        df: dict[str, int] = {}
+        for feats, _ in docs:
+            for f in feats:
+                df[f] = df.get(f, 0) + 1
+        vocab = sorted(f for f, n in df.items() if n >= MIN_DF)
+        keep = frozenset(vocab)
+        weights: list[dict[str, float]] = []
+        bias: list[float] = []
+        n_vocab = len(vocab)
+        for h in range(len(HEADS)):
+            pos: dict[str, int] = {}
+            neg: dict[str, int] = {}
+            n_pos = 0
+            for feats, labels in docs:
+                counts = pos if labels[h] else neg
+                n_pos += labels[h]
+                for f in feats & keep:
+                    counts[f] = counts.get(f, 0) + 1
+            n_neg = len(docs) - n_pos
+            tot_pos = sum(pos.values()) + alpha * n_vocab
+            tot_neg = sum(neg.values()) + alpha * n_vocab
+            lp, ln = math.log(tot_pos), math.log(tot_neg)
+            weights.append(
+                {
+                    f: math.log(pos.get(f, 0) + alpha) - lp - math.log(neg.get(f, 0) + alpha) + ln
+                    for f in vocab
+                }
+            )
+            bias.append(math.log((n_pos + 1) / (n_neg + 1)))
+        return cls(weights, bias, keep)
+
+    def probabilities(self, feats: set[str]) -> tuple[list[float], list[str]]:
+        """Each head's probability and the features that counted (those the model knows)."""
+        present = sorted(self.vocabulary.intersection(feats))
+        scale = 1.0 / math.sqrt(len(present)) if present else 0.0
+        probs = [
+            _sigmoid(b + scale * sum(map(w.__getitem__, present)))
+            for w, b in zip(self.weights, self.bias, strict=True)
+        ]
+        return probs, present
+
+    def top(self, head: int, present: Sequence[str], k: int = TOP_EVIDENCE) -> list[tuple[str, float]]:
+        """The ``k`` present n-grams that pushed ``head`` up the most (longest first among equals)."""
+        w = self.weights[head]
+        ranked = sorted(((w[f], len(f), f) for f in present if w[f] > 0), reverse=True)
+        return [(f, wt) for wt, _n, f in _no_overlap(ranked, k)]
+
+
+def _no_overlap(ranked: list[tuple[float, int, str]], k: int) -> list[tuple[float, int, str]]:
+    """Skip an n-gram whose text lies inside one already named (「ランダ」 after 「ベランダ」)."""
+    out: list[tuple[float, int, str]] = []
+    for item in ranked:
+        shown = item[2].replace(_LEMMA, "")
+        if any(shown in g[2].replace(_LEMMA, "") for g in out):
+            continue
+        out.append(item)
+        if len(out) == k:
+            break
+    return out
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def train_samples(samples: Sequence[Sample], featurize: _Featurize) -> Model:
+    return Model.train([(featurize(s.text), s.labels()) for s in samples])
+
+
+class _Featurize(Protocol):
+    def __call__(self, text: str) -> set[str]: ...
+
+
+# -- combination with the rules -------------------------------------------------------------------------------
+class Outcome(Protocol):
+    """The engine's mutable outcome (triage.engine._Outcome)."""
+
+    fields: list[str]
+    crisis: bool
+    out_of_scope: bool
+    scores: dict[str, float]
+    evidence: list[tuple[str, str, str, str, int, int, float, str]]
+
+
+class Span(Protocol):
+    def __call__(self, start: int, end: int) -> tuple[int, int]: ...
+
+
+def combine(
+    model: Model,
+    out: Outcome,
+    text: str,
+    norm: str,
+    span: Span,
+    morphemes: Sequence[Morpheme],
+    lemmas: Sequence[str],
+    field_threshold: float,
+) -> None:
+    """Fold the model into the rules' outcome, in place: crisis = rules OR model; a field the model is confident
+    about when the rules found none or only weak evidence; out of scope only when the model sees no concern."""
+    if not norm.strip():
+        return
+    probs, present = model.probabilities(features(norm, lemmas))
+    for h, p in zip(HEADS, probs, strict=True):
+        out.scores[f"model:{h}"] = round(p, 4)
+    added: list[tuple[str, int]] = []  # (label, head)
+    crisis = out.crisis
+    # a message the rules know as a town question or a greeting needs a sure model to become a crisis
+    crisis_threshold = SCOPE_THRESHOLD if out.scores.get("out_of_scope", 0.0) > 0 else CRISIS_THRESHOLD
+    if not crisis and probs[_CRISIS] >= crisis_threshold:
+        crisis = out.crisis = True
+        added.append(("crisis", _CRISIS))
+    field_probs = probs[1:_OOS]
+    concern = crisis or (max(field_probs) >= SCOPE_THRESHOLD and probs[_OOS] < SCOPE_THRESHOLD)
+    if out.out_of_scope:
+        if not concern:
+            return
+        out.out_of_scope = False
+        out.fields = []
+        out.evidence[:] = [ev for ev in out.evidence if ev[0] != "out_of_scope"]
+    rules_found = bool(out.fields)
+    fields = set(out.fields)
+    for k, f in enumerate(FIELDS, 1):
+        if f in fields:
+            continue
+        p = probs[k]
+        weak = 0.0 < out.scores.get(f, 0.0) < field_threshold
+        if (not rules_found and p >= FIELD_THRESHOLD) or (weak and p >= WEAK_FIELD_THRESHOLD):
+            fields.add(f)
+            added.append((f, k))
+    if not fields:  # a crisis or a concern with no field the model is sure of: 狭間 (what no system owns)
+        fields.add(_HAZAMA)
+        added.append((_HAZAMA, FIELDS.index(_HAZAMA) + 1))
+    out.fields = [f for f in FIELDS if f in fields]
+    for label, head in added:
+        for feat, weight in model.top(head, present):
+            s, e, shown = _locate(feat, norm, morphemes, lemmas)
+            if s < 0:
+                continue
+            a, b = span(s, e)
+            out.evidence.append(
+                (label, "model", text[a:b], shown, a, b, round(weight, 3), f"model:{HEADS[head]}")
+            )
+
+
+def _locate(
+    feat: str, norm: str, morphemes: Sequence[Morpheme], lemmas: Sequence[str]
+) -> tuple[int, int, str]:
+    """Offsets in the normalised text of the first occurrence of an n-gram, and how to show it."""
+    if not feat.startswith(_LEMMA):
+        s = norm.find(feat)
+        return s, s + len(feat), feat
+    parts = feat[1:].split(_LEMMA)
+    n = len(parts)
+    for i in range(len(lemmas) - n + 1):
+        if list(lemmas[i : i + n]) == parts:
+            return morphemes[i].begin(), morphemes[i + n - 1].end(), " ".join(parts)
+    return -1, -1, ""
+
+
+# -- training from the knowledge files ------------------------------------------------------------------------
+class Tokenizer(Protocol):
+    def morphemes(self, text: str) -> Sequence[_Lemma]: ...
+
+
+class _Lemma(Morpheme, Protocol):
+    def normalized_form(self) -> str: ...
+
+
+def triage_dirs(files: Iterable[Path]) -> list[Path]:
+    """The ``triage`` folders the vocabulary files were read from (shared first, then the pack's)."""
+    out: list[Path] = []
+    for path in files:
+        d = next((p for p in Path(path).parents if p.name == "triage"), Path(path).parent)
+        if d not in out:
+            out.append(d)
+    return out
+
+
+def training_samples(vocab: Vocabulary) -> tuple[list[Sample], list[Problem]]:
+    """The vocabulary's ``examples:`` and every ``examples/*.jsonl`` beside it; FILE:LINE problems."""
+    samples = [
+        Sample(ex.text, frozenset(str(f) for f in ex.fields), ex.crisis, ex.out_of_scope, ex.file, ex.line)
+        for ex in vocab.examples
+    ]
+    problems: list[Problem] = []
+    for path in example_files(triage_dirs(vocab.files)):
+        got, bad = read_samples(path)
+        samples.extend(got)
+        problems.extend(bad)
+    return samples, problems
+
+
+def featurizer(analyzer: Tokenizer) -> _Featurize:
+    """Features of a raw text exactly as the engine computes them (normalise, mode-C lemmas without spaces)."""
+    from triage.normalize import normalize
+
+    def featurize(text: str) -> set[str]:
+        norm = normalize(text).text
+        lemmas = (
+            [x for x in (m.normalized_form() for m in analyzer.morphemes(norm)) if x != " "] if norm else []
+        )
+        return features(norm, lemmas)
+
+    return featurize
+
+
+def for_vocabulary(vocab: Vocabulary, analyzer: Tokenizer) -> Model | None:
+    """The model trained on the knowledge files' examples; None when there are none (or they are broken:
+    ``Triager.check`` reports them)."""
+    samples, problems = training_samples(vocab)
+    if problems or not samples:
+        return None
+    return train_samples(samples, featurizer(analyzer))
