@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from intake.yamlio import Problem
-from triage import lexicon
+from triage import lexicon, model
 from triage.lexicon import Group, TriageKnowledgeError, Vocabulary
 from triage.normalize import Normalized, normalize, normalize_term
 from triage.regexes import first_chars, prefixes, required_bigrams
@@ -156,6 +156,7 @@ class Triager:
                 labels.append("out_of_scope")
             self._labels.append(tuple(labels))
         self._compile()
+        self.model = model.for_vocabulary(vocab, analyzer)  # statistical back-up of the rules
 
     # -- loading ---------------------------------------------------------------------------------------------
     @classmethod
@@ -171,6 +172,9 @@ class Triager:
     def check(knowledge_dir: Path, pack: str | None = None) -> list[Problem]:
         """Problems in the vocabulary files (schema, duplicates, examples triaged unlike their labels)."""
         vocab, problems = lexicon.read_vocabulary(Path(knowledge_dir), pack)
+        if problems:
+            return problems
+        problems = model.training_samples(vocab)[1]
         if problems:
             return problems
         triager = Triager(vocab, _analyzer_for(vocab, None))
@@ -257,11 +261,11 @@ class Triager:
                 [(_HAZAMA, "rule", "", "", 0, 0, 0.0, "triage_error")],
             )
 
-    def _match(self, norm: str) -> tuple[list[_Hit], list[_Hit]]:
+    def _match(self, norm: str) -> tuple[list[_Hit], list[_Hit], Sequence[model.Morpheme], list[str]]:
         hits: list[_Hit] = []
         negated: list[_Hit] = []
         if not norm:
-            return hits, negated
+            return hits, negated, [], []
         ms = self.analyzer.morphemes(norm)
         lem = [m.normalized_form() for m in ms]  # the only per-morpheme call, as in plain tokenisation
         if " " in norm:
@@ -291,7 +295,7 @@ class Triager:
             regex, gi = patterns[pid]
             for m in regex.finditer(norm):
                 hits.append(_Hit(gi, -1, m.start(), m.end(), m.group(0), "pattern"))
-        return hits, negated
+        return hits, negated, ms, lem
 
     def _pattern_candidates(self, norm: str) -> frozenset[int]:
         """Ids of the patterns that can match ``norm``: those whose first character, or a bigram every match
@@ -310,7 +314,7 @@ class Triager:
 
     def _decide(self, text: str) -> _Outcome:
         nz = normalize(text)
-        hits, negated = self._match(nz.text)
+        hits, negated, ms, lem = self._match(nz.text)
         groups = self.groups
         by_group: dict[int, list[_Hit]] = {}
         for h in hits:
@@ -428,7 +432,10 @@ class Triager:
             )
         scores["crisis"] = crisis_total
         scores["out_of_scope"] = oos_score
-        return _Outcome(text, fields, crisis, kinds, out_of_scope, scores, evidence)
+        out = _Outcome(text, fields, crisis, kinds, out_of_scope, scores, evidence)
+        if self.model is not None:
+            model.combine(self.model, out, text, nz.text, span, ms, lem, threshold)
+        return out
 
     def _ages(self, nz: Normalized) -> list[tuple[str, str, tuple[int, int, str]]]:
         """Ages in the text: 65+ points to 介護, under 18 to 子ども (thresholds in settings)."""
