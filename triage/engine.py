@@ -15,7 +15,7 @@ from intake.yamlio import Problem
 from triage import lexicon, model
 from triage.lexicon import Group, TriageKnowledgeError, Vocabulary
 from triage.normalize import Normalized, normalize, normalize_term
-from triage.regexes import first_chars, prefixes, required_bigrams
+from triage.regexes import first_chars, prefixes, required_bigrams, required_parts
 from triage.sudachi import Analyzer, DictWord, build_user_dictionary, default_cache_dir, kana_spelling
 from triage.types import FIELD_ORDER, CrisisKind, Evidence, Field, TriageResult
 
@@ -211,26 +211,26 @@ class Triager:
             lemmas = tuple(x for x in self.analyzer.lemmas(normalize_term(cue)) if x.strip())
             if lemmas:
                 self._negation_index.setdefault(lemmas[0], []).append(lemmas)
-        # Patterns run only when the message contains one of the characters they can start with: a set lookup
-        # per distinct character instead of every regex at every position.
+        # Patterns run only when the message contains a string of each of their required parts: set lookups
+        # instead of every regex at every position.
         self._patterns: list[tuple[re.Pattern[str], int]] = []
         self._always: list[int] = []
-        self._by_first: dict[str, set[int]] = {}
-        self._by_bigram: dict[str, set[int]] = {}
+        self._by_key: dict[str, set[int]] = {}  # a first character or a required bigram → pattern ids
+        # the pattern's other required parts: it runs only when the message holds a string of each of them too
+        self._more_parts: list[tuple[frozenset[str], ...]] = []
         for gi, g in enumerate(self.groups):
             for pat in g.patterns:
                 pid = len(self._patterns)
                 self._patterns.append((re.compile(pat), gi))
+                parts = required_parts(pat)
                 starts = required_bigrams(pat) or prefixes(pat) or first_chars(pat)
+                self._more_parts.append(tuple(p for p in parts if p != starts))
                 if starts is None:
                     self._always.append(pid)
                     continue
                 for start in starts:
-                    index = self._by_first if len(start) == 1 else self._by_bigram
-                    index.setdefault(start, set()).add(pid)
-        self._first_keys = frozenset(self._by_first)
-        self._bigram_keys = frozenset(self._by_bigram)
-        self._keys = {**self._by_first, **self._by_bigram}
+                    self._by_key.setdefault(start, set()).add(pid)
+        self._keys = frozenset(self._by_key)
         self._always_set = frozenset(self._always)
         # a term's next lemma can start a negation only when it is glue or the first lemma of a negation cue
         self._negation_starts = _GLUE | frozenset(self._negation_index)
@@ -291,19 +291,29 @@ class Triager:
                 else:
                     hits.append(hit)
         patterns = self._patterns
-        for pid in sorted(self._pattern_candidates(norm)):
+        for pid in self._pattern_candidates(norm):
             regex, gi = patterns[pid]
             for m in regex.finditer(norm):
                 hits.append(_Hit(gi, -1, m.start(), m.end(), m.group(0), "pattern"))
         return hits, negated, ms, lem
 
-    def _pattern_candidates(self, norm: str) -> frozenset[int]:
-        """Ids of the patterns that can match ``norm``: those whose first character, or a bigram every match
-        contains, occurs in it (two set intersections and one union, all in C)."""
-        present = self._first_keys.intersection(norm) | self._bigram_keys.intersection(
-            map(str.__add__, norm, norm[1:])
-        )
-        return self._always_set.union(*map(self._keys.__getitem__, present))
+    def _pattern_candidates(self, norm: str) -> list[int]:
+        """Ids (in order) of the patterns that can match ``norm``: a string of each required part of the pattern
+        (its first characters, or bigrams every match contains) occurs in the message. Set operations in C
+        instead of every regex at every position."""
+        grams = set(norm)
+        grams.update(map(str.__add__, norm, norm[1:]))
+        by_key = self._by_key
+        candidates = self._always_set.union(*[by_key[k] for k in self._keys.intersection(grams)])
+        more_parts = self._more_parts
+        out = []
+        for pid in sorted(candidates):
+            for part in more_parts[pid]:
+                if part.isdisjoint(grams):
+                    break
+            else:
+                out.append(pid)
+        return out
 
     def _negated(self, lem: list[str], j: int, n_tok: int) -> bool:
         while j < n_tok and lem[j] in _GLUE:

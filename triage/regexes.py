@@ -131,14 +131,15 @@ def _expand(items: list[tuple[Any, Any]], current: set[str], k: int) -> set[str]
     return done | todo
 
 
-def required_bigrams(pattern: str) -> frozenset[str] | None:
-    """Strings (two characters, or one kanji) of which every match must contain one, taken from the most selective mandatory
-    part of the pattern (e.g. ``(嫌味|暴言|怒鳴)`` in ``(親|母)[^。]{0,10}(嫌味|暴言|怒鳴)``); None if there is none."""
+def required_parts(pattern: str) -> list[frozenset[str]]:
+    """For each mandatory top-level part of the pattern, the strings (two characters, or one kanji) of which every
+    match must contain one: ``(親|母)[^。]{0,10}(嫌味|暴言)`` gives ``{親, 母}`` and ``{嫌味, 暴言}``. A single kana
+    occurs everywhere, so parts that allow one are left out."""
     try:
         parsed = list(P.parse(pattern))
     except re.error:
-        return None
-    best: set[str] | None = None
+        return []
+    out: list[frozenset[str]] = []
     for i, item in enumerate(parsed):
         op, av = item
         if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) and av[0] == 0:
@@ -147,16 +148,26 @@ def required_bigrams(pattern: str) -> frozenset[str] | None:
         got = _expand(parsed[i:], {""}, 2)
         if not got or "" in got or any(len(s) < 2 and _is_kana(s) for s in got):
             continue  # a single kana occurs everywhere; a single kanji (職, 母) still selects
+        if frozenset(got) not in out:
+            out.append(frozenset(got))
+    return out
+
+
+def required_bigrams(pattern: str) -> frozenset[str] | None:
+    """The most selective of :func:`required_parts` (e.g. ``(嫌味|暴言|怒鳴)`` in
+    ``(親|母)[^。]{0,10}(嫌味|暴言|怒鳴)``); None if there is none."""
+    best: frozenset[str] | None = None
+    for got in required_parts(pattern):
         if best is None or _commonness(got) < _commonness(best):
             best = got
-    return frozenset(best) if best else None
+    return best
 
 
 def _is_kana(s: str) -> bool:
     return all("\u3041" <= c <= "\u309f" for c in s)
 
 
-def _commonness(strings: set[str]) -> tuple[int, int, int]:
+def _commonness(strings: frozenset[str]) -> tuple[int, int, int]:
     """Hiragana-only bigrams (ない, して…) and single characters occur in many messages: prefer the others."""
     kana = sum(1 for s in strings if _is_kana(s))
     single = sum(1 for s in strings if len(s) == 1)
