@@ -1,0 +1,107 @@
+"""The statistical back-up of the rules (triage/model.py): deterministic training on the knowledge files' examples,
+recall on phrasings the rules do not know, evidence with real offsets, any input, and broken training files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from triage import Triager, model
+from triage.types import TriageResult
+
+KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
+# Indirect suicidal wording that is in no vocabulary file and no training example.
+UNSEEN_CRISIS = "この先に希望なんてない。いっそ終わらせてしまいたい"
+
+
+def _valid(r: TriageResult) -> None:
+    assert r.complex == (len(r.fields) >= 2)
+    if r.out_of_scope:
+        assert not r.fields and not r.crisis
+    else:
+        assert r.fields
+    for ev in r.evidence:
+        assert 0 <= ev.start <= ev.end <= len(r.text)
+        assert r.text[ev.start : ev.end] == ev.surface
+
+
+def test_training_is_deterministic(triager: Triager) -> None:
+    samples, problems = model.training_samples(triager.vocab)
+    assert not problems
+    assert len(samples) >= 600  # examples/situations.jsonl and the examples: of examples.yaml
+    featurize = model.featurizer(triager.analyzer)
+    a = model.train_samples(samples, featurize)
+    b = model.train_samples(list(reversed(samples)), featurize)
+    assert a.table == b.table and a.bias == b.bias and a.packed == b.packed
+    feats = featurize(UNSEEN_CRISIS)
+    assert a.probabilities(feats)[0] == a.probabilities(set(sorted(feats, reverse=True)))[0]
+
+
+def test_the_model_lifts_a_crisis_the_rules_miss(triager: Triager) -> None:
+    for s in model.training_samples(triager.vocab)[0]:
+        assert "いっそ終わらせて" not in s.text, "the phrasing must be unseen: pick another for this test"
+    kept = triager.model
+    try:
+        triager.model = None
+        without = triager.triage(UNSEEN_CRISIS)
+    finally:
+        triager.model = kept
+    assert not without.crisis, "the rules now know this phrasing: pick another for this test"
+    r = triager.triage(UNSEEN_CRISIS)
+    assert r.crisis and not r.out_of_scope and r.fields
+    assert r.scores["model:crisis"] >= model.CRISIS_THRESHOLD
+    named = [ev for ev in r.evidence if ev.kind == "model" and ev.label == "crisis"]
+    assert named and all(ev.rule == "model:crisis" and ev.weight > 0 for ev in named)
+
+
+def test_model_evidence_carries_offsets_into_the_original_text(triager: Triager) -> None:
+    # full-width digits, an emoji and repeated marks: the normalised text differs from what the resident wrote
+    text = "ｗｗ😢もう、この先に希望なんてない！！！　いっそ終わらせてしまいたい……"
+    r = triager.triage(text)
+    _valid(r)
+    named = [ev for ev in r.evidence if ev.kind == "model"]
+    assert named
+    for ev in named:
+        assert ev.surface and text[ev.start : ev.end] == ev.surface
+        assert ev.normalized
+
+
+def test_the_model_keeps_town_questions_out_of_scope(triager: Triager) -> None:
+    for text in ("ありがとうございました", "住民票を取りたいです", "燃えるごみの日はいつ？"):
+        r = triager.triage(text)
+        assert r.out_of_scope and not r.crisis, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "😢😢😢🙏",
+        "死" * 10_000,
+        ("母の介護で疲れました。" * 1000)[:10_000],
+        "\x00\x1f\u200b\ufeff",
+    ],
+)
+def test_any_input_gives_a_valid_result(triager: Triager, text: str) -> None:
+    r = triager.triage(text)
+    _valid(r)
+
+
+def test_a_broken_training_file_is_reported_by_file_and_line(tmp_path: Path) -> None:
+    shutil.copytree(KNOWLEDGE / "_common" / "triage", tmp_path / "_common" / "triage")
+    path = tmp_path / "_common" / "triage" / "examples" / "situations.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1] = (
+        '{"id": "x", "text": "母がボケてきた", "fields": ["介譲"], "crisis": false, "out_of_scope": false}'
+    )
+    lines[3] = '{"text": "途中で切れた'
+    lines[5] = '{"text": "こんにちは", "fields": [], "crisis": true, "out_of_scope": true}'
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    problems = Triager.check(tmp_path)
+    where = {(p.file, p.line) for p in problems}
+    assert where == {(str(path), 2), (str(path), 4), (str(path), 6)}
+    messages = " ".join(p.message for p in problems)
+    assert "介譲" in messages and "not JSON" in messages and "out_of_scope" in messages
