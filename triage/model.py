@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Protocol
 
@@ -155,10 +157,8 @@ class Model:
 
     table: dict[str, tuple[float, ...]]  # feature → its log-count ratio in every head (for the evidence)
     bias: list[float]
-    vocabulary: frozenset[str]  # the keys of table, as a set for C-level intersection
-    packed: dict[
-        str, int
-    ]  # feature → every head's weight in fixed point, packed into one integer (see _pack)
+    packed: dict[str, int]  # feature → each head's weight in fixed point and a count of 1, in one integer
+    bits: int  # width of one field of ``packed``
 
     @classmethod
     def train(cls, docs: Sequence[tuple[set[str], tuple[bool, ...]]], alpha: float = ALPHA) -> Model:
@@ -193,21 +193,30 @@ class Model:
             )
             bias.append(math.log((n_pos + 1) / (n_neg + 1)))
         table = {f: tuple(w[f] for w in weights) for f in vocab}
-        return cls(table, bias, keep, {f: _pack(ws) for f, ws in table.items()})
+        # a field never overflows, even when every feature is present
+        bits = _BITS + max(1, len(vocab)).bit_length()
+        return cls(table, bias, {f: _pack(ws, bits) for f, ws in table.items()}, bits)
 
-    def probabilities(self, feats: set[str]) -> tuple[list[float], frozenset[str]]:
-        """Each head's probability and the features that counted (those the model knows). One C-level ``sum`` of
-        packed integers scores all heads at once; integer sums are exact, so no result depends on set order."""
-        present = self.vocabulary.intersection(feats)
-        n = len(present)
+    def probabilities(self, feats: set[str]) -> tuple[list[float], int]:
+        """Each head's probability and how many features the model knew. One dict lookup per feature and one
+        C-level ``sum`` of packed integers score every head at once; integer sums are exact, so no result depends on
+        the order of the set."""
+        total = sum(map(self.packed.get, feats, repeat(0)))
+        bits = self.bits
+        mask = (1 << bits) - 1
+        n = (total >> (bits * len(self.bias))) & mask
         if not n:
-            return [_sigmoid(b) for b in self.bias], present
-        total = sum(map(self.packed.__getitem__, present))
+            return [_sigmoid(b) for b in self.bias], 0
         shift = n * _OFFSET
         scale = 1.0 / (math.sqrt(n) * _UNIT)
         return [
-            _sigmoid(b + (((total >> (_BITS * h)) & _MASK) - shift) * scale) for h, b in enumerate(self.bias)
-        ], present
+            _sigmoid(b + (((total >> (bits * h)) & mask) - shift) * scale) for h, b in enumerate(self.bias)
+        ], n
+
+    def known(self, feats: Iterable[str]) -> list[str]:
+        """The features the model has weights for."""
+        packed = self.packed
+        return [f for f in feats if f in packed]
 
     def top(self, head: int, present: Iterable[str], k: int = TOP_EVIDENCE) -> list[tuple[str, float]]:
         """The ``k`` present n-grams that pushed ``head`` up the most (longest first among equals)."""
@@ -216,19 +225,19 @@ class Model:
         return [(f, wt) for wt, _n, f in _no_overlap(ranked, k)]
 
 
-# Fixed point for the packed sums: a weight w (clamped to ±255) becomes round(w·2^16) + 2^24 ≥ 0, in a 64-bit
-# field per head; even a message with 2^39 known n-grams cannot overflow a field.
-_UNIT = 1 << 16
-_OFFSET = 1 << 24
-_BITS = 64
-_MASK = (1 << _BITS) - 1
+# Fixed point for the packed sums: a weight w (clamped to ±127) becomes round(w·2^8) + 2^15, in [1, 2^16); each
+# head gets a field of _BITS + log2(vocabulary) bits, so a sum over every known feature still fits; a last field
+# counts the features.
+_UNIT = 1 << 8
+_OFFSET = 1 << 15
+_BITS = 16
 
 
-def _pack(weights: Sequence[float]) -> int:
+def _pack(weights: Sequence[float], bits: int) -> int:
     packed = 0
     for h, w in enumerate(weights):
-        packed |= (round(max(-255.0, min(255.0, w)) * _UNIT) + _OFFSET) << (_BITS * h)
-    return packed
+        packed |= (round(max(-127.0, min(127.0, w)) * _UNIT) + _OFFSET) << (bits * h)
+    return packed | 1 << (bits * len(weights))
 
 
 def _no_overlap(ranked: list[tuple[float, int, str]], k: int) -> list[tuple[float, int, str]]:
@@ -288,7 +297,8 @@ def combine(
     about when the rules found none or only weak evidence; out of scope only when the model sees no concern."""
     if not norm.strip():
         return
-    probs, present = model.probabilities(features(norm, lemmas))
+    feats = features(norm, lemmas)
+    probs, _known = model.probabilities(feats)
     out.scores["model:crisis"] = round(probs[_CRISIS], 4)
     added: list[tuple[str, int]] = []  # (label, head)
     crisis = out.crisis
@@ -329,6 +339,7 @@ def combine(
     if added:  # every head's probability, so that staff see how sure the model was
         for h, p in zip(HEADS, probs, strict=True):
             out.scores[f"model:{h}"] = round(p, 4)
+    present = model.known(feats) if added else []
     for label, head in added:
         for feat, weight in model.top(head, present):
             s, e, shown = _locate(feat, norm, morphemes, lemmas)
@@ -405,6 +416,9 @@ def featurizer(analyzer: Tokenizer) -> _Featurize:
 def for_vocabulary(vocab: Vocabulary, analyzer: Tokenizer) -> Model | None:
     """The model trained on the knowledge files' examples; None when there are none (or they are broken:
     ``Triager.check`` reports them)."""
+    # INTAKE_TRIAGE_MODEL=0: the rules alone (an A/B switch for benchmarks, a way out for an operator)
+    if os.environ.get("INTAKE_TRIAGE_MODEL", "1") == "0":
+        return None
     samples, problems = training_samples(vocab)
     if problems or not samples:
         return None
