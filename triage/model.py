@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
@@ -48,6 +49,10 @@ SCOPE_THRESHOLD = (
 ALPHA = 0.25  # additive smoothing of the counts (cross-validated: 0.1–0.5 alike, 1.0 worse)
 MIN_DF = 1  # every n-gram seen in training counts (cross-validated: 2 or 3 lose crisis recall)
 TOP_EVIDENCE = 3  # n-grams named per label the model decided
+# A character n-gram whose crisis log-count ratio is at least this is a crisis cue (the gate of :func:`needed`).
+# Chosen so that gating changes no decision on the training files, tests/triage/data/fresh.jsonl and dev.jsonl
+# (checked by tests/triage/test_model.py); lower is safer and slower.
+CUE_WEIGHT = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +164,9 @@ class Model:
     bias: list[float]
     packed: dict[str, int]  # feature → each head's weight in fixed point and a count of 1, in one integer
     bits: int  # width of one field of ``packed``
+    # Character n-grams that push the crisis head up strongly: a message with none of them cannot reach the crisis
+    # threshold in practice, so the model is not run on it when nothing else could change (see :func:`needed`).
+    crisis_cue: re.Pattern[str] | None = None
 
     @classmethod
     def train(cls, docs: Sequence[tuple[set[str], tuple[bool, ...]]], alpha: float = ALPHA) -> Model:
@@ -195,7 +203,12 @@ class Model:
         table = {f: tuple(w[f] for w in weights) for f in vocab}
         # a field never overflows, even when every feature is present
         bits = _BITS + max(1, len(vocab)).bit_length()
-        return cls(table, bias, {f: _pack(ws, bits) for f, ws in table.items()}, bits)
+        cues = sorted(
+            (f for f, ws in table.items() if not f.startswith(_LEMMA) and ws[_CRISIS] >= CUE_WEIGHT),
+            key=lambda f: (-len(f), f),
+        )
+        cue = re.compile("|".join(map(re.escape, cues))) if cues else None
+        return cls(table, bias, {f: _pack(ws, bits) for f, ws in table.items()}, bits, cue)
 
     def probabilities(self, feats: set[str]) -> tuple[list[float], int]:
         """Each head's probability and how many features the model knew. One dict lookup per feature and one
@@ -283,6 +296,22 @@ class Span(Protocol):
     def __call__(self, start: int, end: int) -> tuple[int, int]: ...
 
 
+def needed(model: Model, out: Outcome, norm: str, field_threshold: float) -> bool:
+    """Whether the model could change the rules' outcome: out of scope, no field (or only the crisis
+    placeholder), a weak field, or no crisis yet and a crisis cue in the text. Most messages need none of it,
+    which keeps triage within its speed budget."""
+    if out.out_of_scope or not out.fields:
+        return True
+    if any(ev[7] == _PLACEHOLDER for ev in out.evidence):
+        return True
+    scores = out.scores
+    if any(0.0 < scores.get(f, 0.0) < field_threshold for f in FIELDS if f not in out.fields):
+        return True
+    if out.crisis:
+        return False
+    return model.crisis_cue is None or model.crisis_cue.search(norm) is not None
+
+
 def combine(
     model: Model,
     out: Outcome,
@@ -295,7 +324,7 @@ def combine(
 ) -> None:
     """Fold the model into the rules' outcome, in place: crisis = rules OR model; a field the model is confident
     about when the rules found none or only weak evidence; out of scope only when the model sees no concern."""
-    if not norm.strip():
+    if not norm.strip() or not needed(model, out, norm, field_threshold):
         return
     feats = features(norm, lemmas)
     probs, _known = model.probabilities(feats)

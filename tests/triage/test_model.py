@@ -105,3 +105,40 @@ def test_a_broken_training_file_is_reported_by_file_and_line(tmp_path: Path) -> 
     assert where == {(str(path), 2), (str(path), 4), (str(path), 6)}
     messages = " ".join(p.message for p in problems)
     assert "介譲" in messages and "not JSON" in messages and "out_of_scope" in messages
+
+
+def test_the_speed_gate_changes_no_decision(triager: Triager, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model is skipped where it could not change the outcome (model.needed); skipping must never change a
+    decision on the labelled messages we have (training examples and the fresh batch)."""
+    import json
+
+    texts = [
+        json.loads(line)["text"]
+        for path in (
+            KNOWLEDGE / "_common" / "triage" / "examples" / "situations.jsonl",
+            Path(__file__).parent / "data" / "fresh.jsonl",
+        )
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+    def decision(r: TriageResult) -> tuple[object, ...]:
+        return (tuple(r.fields), r.crisis, tuple(r.crisis_kinds), r.out_of_scope)
+
+    gated = [decision(triager.triage(t)) for t in texts]
+    skipped = 0
+    real_needed = model.needed
+
+    def counting(*args: object) -> bool:
+        nonlocal skipped
+        run = real_needed(*args)  # type: ignore[arg-type]
+        skipped += not run
+        return run
+
+    monkeypatch.setattr(model, "needed", counting)
+    for t in texts:
+        triager.triage(t)
+    assert skipped > len(texts) // 10, "the gate should spare the model on many messages"
+    monkeypatch.setattr(model, "needed", lambda *args: True)
+    ungated = [decision(triager.triage(t)) for t in texts]
+    assert [t for t, g, u in zip(texts, gated, ungated, strict=True) if g != u] == []
