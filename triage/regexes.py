@@ -90,6 +90,14 @@ def prefixes(pattern: str, k: int = 2) -> frozenset[str] | None:
 
 
 def _expand(items: list[tuple[Any, Any]], current: set[str], k: int) -> set[str] | None:
+    got = _expand_from(items, current, k)
+    return None if got is None else got[0]
+
+
+def _expand_from(items: list[tuple[Any, Any]], current: set[str], k: int) -> tuple[set[str], bool] | None:
+    """The strings (up to ``k`` characters) a match of ``items`` can start with, given the prefixes ``current``,
+    and whether the expansion stopped early (a repeat, an optional or unknown item): then the strings are complete
+    prefixes and nothing after ``items`` may be appended to them. None: anything can follow."""
     done = {s for s in current if len(s) >= k}
     todo = current - done
     for op, av in items:
@@ -97,38 +105,44 @@ def _expand(items: list[tuple[Any, Any]], current: set[str], k: int) -> set[str]
             break
         if op in (C.ASSERT, C.ASSERT_NOT, C.AT):
             continue
+        stopped = False
         if op is C.LITERAL:
             nxt = {s + chr(av) for s in todo}
         elif op is C.IN:
             chars = _in(av)
             if chars is None:
-                return done | todo
+                return done | todo, True
             nxt = {s + c for s in todo for c in chars}
         elif op is C.SUBPATTERN:
-            got = _expand(list(av[-1]), todo, k)
-            if got is None:
+            sub = _expand_from(list(av[-1]), todo, k)
+            if sub is None:
                 return None
-            nxt = got
+            nxt, stopped = sub
         elif op is C.BRANCH:
             nxt = set()
             for branch in av[1]:
-                got = _expand(list(branch), todo, k)
-                if got is None:
+                sub = _expand_from(list(branch), todo, k)
+                if sub is None:
                     return None
-                nxt |= got
+                nxt |= sub[0]
+                stopped = stopped or sub[1]
         elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) and av[0] >= 1:
-            got = _expand(list(av[2]), todo, k)
-            if got is None:
+            sub = _expand_from(list(av[2]), todo, k)
+            if sub is None:
                 return None
-            return done | got  # what follows a repeat can vary: stop here
+            return done | sub[0], True  # what follows a repeat can vary: stop here
         else:
-            return done | todo  # optional or unknown: the prefix so far is all we know
+            return done | todo, True  # optional or unknown: the prefix so far is all we know
         if len(nxt) > _MAX_PREFIXES:
-            return done | todo
+            return done | todo, True
+        if stopped:
+            # a branch or group stopped early: its strings are complete prefixes; appending what follows would
+            # invent strings a match need not contain (「三」+「目」 from ``([0-9二三]+日|みっか)(目|に)``)
+            return done | nxt, True
         # strings that stopped growing inside a sub-pattern are complete prefixes of their own
         done |= {s for s in nxt if len(s) >= k}
         todo = {s for s in nxt if len(s) < k}
-    return done | todo
+    return done | todo, False
 
 
 def required_parts(pattern: str) -> list[frozenset[str]]:

@@ -105,3 +105,21 @@ def test_cached_vocabulary_equals_a_fresh_read_and_follows_edits(tmp_path: Path)
     extra.write_text("groups: [\n", encoding="utf-8")  # broken: reported, never served from the cache
     _, problems = read_vocabulary_cached(root, None, cache)
     assert problems and problems[0].file.endswith("zz_extra.yaml")
+
+
+def test_required_parts_of_a_group_that_stops_early_are_not_extended() -> None:
+    """A repeat inside a group ends what is known of the match's start: 「3日目」 must still select the pattern
+    (the prefilter once filed it under 「3目」, which never occurs, so the pattern silently never ran)."""
+    import re
+
+    from triage.regexes import required_parts
+
+    pattern = "([0-9二三]+\\s?日|みっか)(目|に)"
+    parts = required_parts(pattern)
+    for text in ("もう3日目です", "三日目になります", "みっかめ", "みっかに一回"):
+        if re.search(pattern, text):
+            assert all(any(p in text for p in part) for part in parts), (text, parts)
+    assert required_parts("(親|母)[^。]{0,10}(嫌味|暴言)") == [
+        frozenset({"親", "母"}),
+        frozenset({"嫌味", "暴言"}),
+    ]
