@@ -9,21 +9,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from servers import find, free_port, skip_or_fail, start_redis, stop
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.db import make_engine, make_sessionmaker
@@ -32,7 +28,6 @@ from intake.store import RedisSessionStore, embedded_store, redis_store
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
-IN_CI = os.environ.get("CI") == "true"
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
@@ -44,81 +39,15 @@ with warnings.catch_warnings():
     import fastapi.testclient  # noqa: F401
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _find(binary: str, extra_dirs: tuple[str, ...] = ()) -> str | None:
-    found = shutil.which(binary)
-    if found:
-        return found
-    for d in extra_dirs:
-        candidate = Path(d) / binary
-        if candidate.exists():
-            return str(candidate)
-    return None
-
-
-def _skip_or_fail(reason: str) -> None:
-    # In CI the servers are installed by .ci/run: a missing one is a broken CI, not a reason to skip.
-    if IN_CI:
-        pytest.fail(f"CI must provide this: {reason}")
-    pytest.skip(reason)
-
-
-def _wait_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
-
-
-def _die_with_parent() -> None:
-    """Linux: the child gets SIGTERM if pytest itself is killed, so no server outlives a broken run."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
-    binary = _find("redis-server")
-    if binary is None:
-        _skip_or_fail("redis-server is not installed (apt-get install redis-server)")
-        raise AssertionError  # unreachable
     port = free_port()
     tmp = tempfile.mkdtemp(prefix="intake-redis-")
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            tmp,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-    )
+    proc = start_redis(port, tmp)
     try:
-        _wait_port(port)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -149,10 +78,10 @@ def postgres_server() -> Iterator[str]:
     if existing:
         yield existing
         return
-    initdb = _find("initdb", PG_DIRS)
-    pg_ctl = _find("pg_ctl", PG_DIRS)
+    initdb = find("initdb", PG_DIRS)
+    pg_ctl = find("pg_ctl", PG_DIRS)
     if initdb is None or pg_ctl is None:
-        _skip_or_fail(
+        skip_or_fail(
             "PostgreSQL server binaries (initdb, pg_ctl) are not installed (apt-get install postgresql)"
         )
         raise AssertionError
@@ -166,7 +95,7 @@ def postgres_server() -> Iterator[str]:
             shutil.which("runuser") is None
             or subprocess.run(["id", "postgres"], capture_output=True).returncode
         ):
-            _skip_or_fail("running as root without a 'postgres' user to run PostgreSQL")
+            skip_or_fail("running as root without a 'postgres' user to run PostgreSQL")
         shutil.chown(tmp, "postgres")
         run_as = ["runuser", "-u", "postgres", "--"]
     subprocess.run(

@@ -5,7 +5,6 @@ A module of its own: ``from conftest import …`` would pick another folder's co
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +20,6 @@ from linehelp import SECRET, TOKEN
 from intake.app import Resources, create_app
 from intake.migrate import upgrade
 from intake.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def bot_settings(tmp: Path, fake: FakeLine | None, *, redis_url: str | None = None, **extra: Any) -> Settings:

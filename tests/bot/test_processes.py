@@ -17,8 +17,10 @@ from pathlib import Path
 import httpx
 import linehelp as L
 import pytest
-from botharness import bot_settings, free_port
+import servers
+from botharness import bot_settings
 from fakeline import PUSH, REPLY, FakeLine
+from servers import free_port
 from sqlalchemy import select
 
 from intake import crypto
@@ -135,42 +137,15 @@ def test_two_processes_never_interleave_one_users_events(
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[tuple[str, object]]:
     """A redis-server this test may stop and start again."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
     port = free_port()
     folder = tempfile.mkdtemp(prefix="bot-redis-")
-    cmd = [
-        binary,
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        folder,
-    ]
     state: dict[str, subprocess.Popen[bytes]] = {}
 
     def start() -> None:
-        state["proc"] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        import socket
-
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        state["proc"] = servers.start_redis(port, folder)
 
     def stop() -> None:
-        state["proc"].terminate()
-        state["proc"].wait(10)
+        servers.stop(state["proc"])
 
     start()
     try:

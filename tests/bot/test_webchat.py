@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from botharness import Bot, bot_settings, free_port, use_test_knowledge
+from botharness import Bot, bot_settings, use_test_knowledge
+from servers import free_port
 from sqlalchemy import select
 
 from intake.app import Resources, create_app

@@ -6,7 +6,6 @@ Screenshots of the inbox and the ticket page are written to ``DESK_SCREENSHOTS``
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from deskharness import (
     make_pack,
     make_ticket,
 )
+from servers import free_port
 from sqlalchemy import select
 
 from intake.app import Resources, create_app
@@ -173,9 +173,3 @@ def test_log_in_read_the_inbox_reply_and_transfer(
     page.goto(f"{served.base_url}/staff/tickets/{normal}")
     assert "このご相談を見る権限がありません" in page.content()
     page.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
