@@ -304,6 +304,7 @@ class _Turn:
             "window": window.name,
             "phone": c.phone or self.msg("ticket_window_no_phone"),
             "hours": f"（{c.hours}）" if c.hours else "",
+            "raw_phone": c.phone,
             "raw_hours": c.hours,
         }
 
@@ -789,7 +790,10 @@ class _Turn:
             self.say("handoff_done", self.quick_replies(Step.DONE), number=event.number, **contact)
             return
         lines = [self.msg("ticket_created", number=event.number), self.msg("ticket_window", **contact)]
-        lines.append(self.msg("ticket_window_phone", **contact))
+        if contact.get("raw_phone"):
+            lines.append(self.msg("ticket_window_phone", **contact))
+        else:  # the pack has no number for this window yet (資料にない): never a made-up one
+            lines.append(self.msg("ticket_window_no_phone"))
         if contact.get("raw_hours"):
             lines.append(self.msg("ticket_window_hours", hours=contact["raw_hours"]))
         if st.complex:

@@ -249,3 +249,27 @@ def test_phone_numbers() -> None:
     assert parse_phone("０７６１（１２）３４５６") == "0761123456"
     assert parse_phone("12345") is None
     assert parse_phone("電話はいやです") is None
+
+
+def test_a_window_without_a_known_phone_number_is_never_given_a_made_up_one(knowledge: Knowledge) -> None:
+    """Where the source documents give no number, the pack leaves it empty: the resident is told how to find it,
+    never an empty 「電話：」 line."""
+    import dataclasses
+
+    windows = [
+        w.model_copy(update={"contact": w.contact.model_copy(update={"phone": ""})})
+        for w in knowledge.pack.windows
+    ]
+    k = dataclasses.replace(knowledge, pack=knowledge.pack.model_copy(update={"windows": windows}))
+    chat = Chat(k)
+    chat.pick("topic:障害")
+    chat.pick("correct")
+    chat.pick("yes")
+    done = chat.pick("contact:visit")[-1]
+    assert k.messages["ticket_window_no_phone"] in done
+    assert "電話：" not in done
+    with_phone = Chat(knowledge)
+    with_phone.pick("topic:障害")
+    with_phone.pick("correct")
+    with_phone.pick("yes")
+    assert "電話：0761-00-" in with_phone.pick("contact:visit")[-1]
