@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
+import servers
 from botharness import Bot, bot_settings, use_test_knowledge
-from servers import free_port
 from sqlalchemy import select
 
 from intake.app import Resources, create_app
 from intake.db import session_scope
 from routing.models import Channel, Message, Resident, Ticket
-
-IN_CI = os.environ.get("CI") == "true"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def bubbles(html: str) -> list[str]:
@@ -87,38 +73,14 @@ async def test_json_api_answers_with_replies_and_ticket(bot: Bot) -> None:
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Resources]]:
     use_test_knowledge(monkeypatch)
     app = create_app(bot_settings(tmp_path, None))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", app.state.resources
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    with servers.serve_in_thread(app) as base_url:
+        yield base_url, app.state.resources
 
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail("CI must provide Chromium at /usr/bin/chromium")
-        pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with servers.chromium() as b:
+        yield b
 
 
 @pytest.mark.browser
