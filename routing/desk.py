@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from intake.db import session_scope, utcnow
 from intake.knowledge.schema import Pack
-from routing import audit
+from routing import audit, transcript
 from routing.models import (
     Assignment,
     Channel,
@@ -619,7 +619,8 @@ def reply(session: Session, actor: Actor, number: str, *, text: str) -> Message:
             "電話など、ご本人が選んだ方法で連絡してください。",
             ticket_id=ticket.id,
         )
-    message = Message(
+    message = transcript.record_message(
+        session,
         conversation_id=ticket.conversation_id,
         ticket_id=ticket.id,
         direction=Direction.OUTBOUND,
@@ -628,8 +629,6 @@ def reply(session: Session, actor: Actor, number: str, *, text: str) -> Message:
         text=body,
         staff_id=actor.staff_id,
     )
-    session.add(message)
-    session.flush()
     enqueue_push(
         session,
         resident_id=ticket.resident_id,

@@ -114,8 +114,10 @@ def record_message(
     payload: dict[str, Any] | None = None,
     line_event_id: str | None = None,
     ticket_id: int | None = None,
+    staff_id: int | None = None,
 ) -> Message:
-    """Append one message to the transcript. Raises :class:`DuplicateEvent` for a LINE event seen before."""
+    """Append one message to the transcript (``staff_id``: the staff member who wrote it). Raises
+    :class:`DuplicateEvent` for a LINE event seen before."""
     message = Message(
         conversation_id=conversation_id,
         direction=Direction(direction),
@@ -125,6 +127,7 @@ def record_message(
         payload=payload,
         line_event_id=line_event_id,
         ticket_id=ticket_id,
+        staff_id=staff_id,
     )
     if line_event_id is not None and session.scalar(
         select(Message.id).where(Message.line_event_id == line_event_id)
