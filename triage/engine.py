@@ -48,10 +48,18 @@ _NOUNISH = ("名詞", "接尾辞", "接頭辞")
 # Ages: 「80歳の父」「70代男性」「母は87で」「90さなる」「80過ぎ」「生後4か月」 (older / child thresholds in settings).
 _AGE = re.compile(
     r"(?<![\d.])(\d{1,3})\s*(?:歳|才|さい|代)"
-    r"|(?:母|父|祖母|祖父|親|ばあ|じい|夫|妻|おかん|おとん|かあ|とう|おど|おが|私|わたし|おら|俺|僕|本人)"
+    r"|(?:母|父|祖母|祖父|親|ばあ|じい|夫|妻|おかん|おとん|かあ|とう|おど|おが|私|わたし|おら|俺|僕|本人"
+    r"|わし|あたし|あたい|うち|自分|じぶん|おれ|ぼく)"
     r"[^\d。、]{0,5}?(\d{2,3})(?=\s*(?:で|に|さ|過ぎ|すぎ|、|。|を|\)|です|だ|近|超|前後|になる|歳))"
     r"|\((\d{1,3})\)"
     r"|(?<![\d.])(\d{2,3})\s*(?=(?:さ|に)なる|過ぎ|すぎ|超え|を過ぎ|近い|の(?:義?[父母]|祖[父母]|親|男性|女性|夫婦|ご夫婦|おば|おじ|ばあ|じい))"
+    # 「ひとりで すんでます 85です」: a bare number said of oneself, as a clause of its own
+    r"|(?:^|(?<=[\s、。,]))(\d{2})\s*(?=です|でございます|になりました|になります)"
+)
+
+
+_NOT_AGE = re.compile(
+    r"点|テスト|てすと|偏差値|成績|体重|身長|血圧|血糖|キロ|kg|cm|円|%|パーセント|番|号|室|階|度|回|件|人"
 )
 
 
@@ -261,11 +269,14 @@ class Triager:
                 [(_HAZAMA, "rule", "", "", 0, 0, 0.0, "triage_error")],
             )
 
-    def _match(self, norm: str) -> tuple[list[_Hit], list[_Hit], Sequence[model.Morpheme], list[str]]:
+    def _match(
+        self, norm: str
+    ) -> tuple[list[_Hit], list[_Hit], Sequence[model.Morpheme], list[str], list[str]]:
+        """Vocabulary hits, negated hits, morphemes, their lemmas and the text's character bigrams."""
         hits: list[_Hit] = []
         negated: list[_Hit] = []
         if not norm:
-            return hits, negated, [], []
+            return hits, negated, [], [], []
         ms = self.analyzer.morphemes(norm)
         lem = [m.normalized_form() for m in ms]  # the only per-morpheme call, as in plain tokenisation
         if " " in norm:
@@ -291,18 +302,41 @@ class Triager:
                 else:
                     hits.append(hit)
         patterns = self._patterns
-        for pid in self._pattern_candidates(norm):
+        bigrams = list(map(str.__add__, norm, norm[1:]))
+        for pid in self._pattern_candidates(norm, bigrams):
             regex, gi = patterns[pid]
             for m in regex.finditer(norm):
                 hits.append(_Hit(gi, -1, m.start(), m.end(), m.group(0), "pattern"))
-        return hits, negated, ms, lem
+        if " " in norm:
+            self._match_squeezed(norm, hits)
+        return hits, negated, ms, lem, bigrams
 
-    def _pattern_candidates(self, norm: str) -> list[int]:
+    def _match_squeezed(self, norm: str, hits: list[_Hit]) -> None:
+        """Patterns once more over the text without its spaces: 「2にち ごはん たべてない」「かれ ナイフ もってる」
+        (spaced hiragana of older or foreign residents, emoji between words) read as one phrase. Offsets map back
+        to the spaced text; a span already found is not added twice."""
+        pos = [i for i, c in enumerate(norm) if c != " "]
+        squeezed = "".join([norm[i] for i in pos])
+        if len(squeezed) < 2:
+            return
+        seen = {(h.group, h.start, h.end) for h in hits if h.kind == "pattern"}
+        patterns = self._patterns
+        for pid in self._pattern_candidates(squeezed):
+            regex, gi = patterns[pid]
+            for m in regex.finditer(squeezed):
+                if m.end() <= m.start():
+                    continue
+                start, end = pos[m.start()], pos[m.end() - 1] + 1
+                if (gi, start, end) not in seen:
+                    seen.add((gi, start, end))
+                    hits.append(_Hit(gi, -1, start, end, m.group(0), "pattern"))
+
+    def _pattern_candidates(self, norm: str, bigrams: list[str] | None = None) -> list[int]:
         """Ids (in order) of the patterns that can match ``norm``: a string of each required part of the pattern
         (its first characters, or bigrams every match contains) occurs in the message. Set operations in C
         instead of every regex at every position."""
         grams = set(norm)
-        grams.update(map(str.__add__, norm, norm[1:]))
+        grams.update(map(str.__add__, norm, norm[1:]) if bigrams is None else bigrams)
         by_key = self._by_key
         candidates = self._always_set.union(*[by_key[k] for k in self._keys.intersection(grams)])
         more_parts = self._more_parts
@@ -324,7 +358,7 @@ class Triager:
 
     def _decide(self, text: str) -> _Outcome:
         nz = normalize(text)
-        hits, negated, ms, lem = self._match(nz.text)
+        hits, negated, ms, lem, bigrams = self._match(nz.text)
         groups = self.groups
         by_group: dict[int, list[_Hit]] = {}
         for h in hits:
@@ -444,7 +478,7 @@ class Triager:
         scores["out_of_scope"] = oos_score
         out = _Outcome(text, fields, crisis, kinds, out_of_scope, scores, evidence)
         if self.model is not None:
-            model.combine(self.model, out, text, nz.text, span, ms, lem, threshold)
+            model.combine(self.model, out, text, nz.text, span, ms, lem, threshold, bigrams)
         return out
 
     def _ages(self, nz: Normalized) -> list[tuple[str, str, tuple[int, int, str]]]:
@@ -452,7 +486,9 @@ class Triager:
         out: list[tuple[str, str, tuple[int, int, str]]] = []
         seen: set[str] = set()
         for m in _AGE.finditer(nz.text):
-            idx = next(i for i in (1, 2, 3, 4) if m.group(i) is not None)
+            idx = next(i for i in (1, 2, 3, 4, 5) if m.group(i) is not None)
+            if idx == 5 and _NOT_AGE.search(nz.text, max(0, m.start() - 10), m.start()) is not None:
+                continue  # 「テストは 85です」「体重は 70です」: a bare number that is not an age
             age = int(m.group(idx))
             if self.older_age <= age <= 120:
                 label = _KAIGO

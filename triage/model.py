@@ -5,7 +5,7 @@ trained at load time, deterministically, on the labelled sentences shipped in th
 ``<triage dir>/examples/*.jsonl`` (format of ``shared/eval/LABELS.md``) plus the ``examples:`` of the vocabulary.
 Nothing is downloaded and nothing random is used, so the same files give the same weights.
 
-Features of a message: character 1–3-grams of the normalised text, and lemma uni- and bigrams of the Sudachi
+Features of a message: character bi- and trigrams of the normalised text, and lemma uni- and bigrams of the Sudachi
 normalised forms the engine already has (the message is never tokenised twice). Heads: ``crisis`` and
 ``out_of_scope`` (binary) and the five fields (one-vs-rest). Each head scores a message with the naive Bayes
 log-count ratios of the features it contains (NBSVM's ``r``, without the SVM), divided by the square root of their
@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
@@ -142,12 +141,16 @@ def _invalid(row: object) -> str:
 
 
 # -- features -------------------------------------------------------------------------------------------------
-def features(norm: str, lemmas: Sequence[str]) -> set[str]:
-    """Character 1–3-grams of the normalised text and lemma uni/bigrams (prefixed with a separator); built with
-    C-level maps (a few µs for a LINE message)."""
-    bigrams = list(map(str.__add__, norm, norm[1:]))
-    feats = set(norm)
-    feats.update(bigrams)
+def features(norm: str, lemmas: Sequence[str], bigrams: Sequence[str] | None = None) -> set[str]:
+    """Character bi- and trigrams of the normalised text and lemma uni/bigrams (prefixed with a separator); built
+    with C-level maps (a few µs for a LINE message). ``bigrams``: the text's character bigrams when the caller has
+    them already.
+
+    Single characters are not features: on blind batches they only added false crises (「ぇ」「手」「円」 pushed the
+    crisis head) and cost a third of the scoring time; bi- and trigrams carry what they knew."""
+    if bigrams is None:
+        bigrams = list(map(str.__add__, norm, norm[1:]))
+    feats = set(bigrams)
     feats.update(map(str.__add__, bigrams, norm[2:]))
     marked = list(map(_LEMMA.__add__, lemmas))
     feats.update(marked)
@@ -164,9 +167,25 @@ class Model:
     bias: list[float]
     packed: dict[str, int]  # feature → each head's weight in fixed point and a count of 1, in one integer
     bits: int  # width of one field of ``packed``
-    # Character n-grams that push the crisis head up strongly: a message with none of them cannot reach the crisis
-    # threshold in practice, so the model is not run on it when nothing else could change (see :func:`needed`).
-    crisis_cue: re.Pattern[str] | None = None
+    crisis_packed: dict[
+        str, int
+    ]  # feature → the crisis head's weight in fixed point and a count of 1 (small ints)
+    # Character n-grams that push the crisis head up strongly, by their first two characters: a message with none
+    # of them cannot reach the crisis threshold in practice, so the model is not run on it when nothing else could
+    # change (see :func:`needed`). A set lookup of the message's bigrams instead of a regex of every cue.
+    crisis_cues: dict[str, tuple[str, ...]] | None = None
+
+    def has_crisis_cue(self, norm: str, bigrams: Sequence[str] | None = None) -> bool:
+        cues = self.crisis_cues
+        if cues is None:
+            return True
+        if bigrams is None:
+            bigrams = list(map(str.__add__, norm, norm[1:]))
+        for head in cues.keys() & bigrams:
+            for cue in cues[head]:
+                if len(cue) == 2 or cue in norm:
+                    return True
+        return False
 
     @classmethod
     def train(cls, docs: Sequence[tuple[set[str], tuple[bool, ...]]], alpha: float = ALPHA) -> Model:
@@ -203,12 +222,14 @@ class Model:
         table = {f: tuple(w[f] for w in weights) for f in vocab}
         # a field never overflows, even when every feature is present
         bits = _BITS + max(1, len(vocab)).bit_length()
-        cues = sorted(
-            (f for f, ws in table.items() if not f.startswith(_LEMMA) and ws[_CRISIS] >= CUE_WEIGHT),
-            key=lambda f: (-len(f), f),
-        )
-        cue = re.compile("|".join(map(re.escape, cues))) if cues else None
-        return cls(table, bias, {f: _pack(ws, bits) for f, ws in table.items()}, bits, cue)
+        by_head: dict[str, list[str]] = {}
+        for f, ws in table.items():
+            if not f.startswith(_LEMMA) and ws[_CRISIS] >= CUE_WEIGHT:
+                by_head.setdefault(f[:2], []).append(f)
+        cues = {head: tuple(sorted(fs, key=len)) for head, fs in sorted(by_head.items())} or None
+        packed = {f: _pack(ws, bits) for f, ws in table.items()}
+        crisis_packed = {f: _pack(ws[_CRISIS : _CRISIS + 1], bits) for f, ws in table.items()}
+        return cls(table, bias, packed, bits, crisis_packed, cues)
 
     def probabilities(self, feats: set[str]) -> tuple[list[float], int]:
         """Each head's probability and how many features the model knew. One dict lookup per feature and one
@@ -225,6 +246,17 @@ class Model:
         return [
             _sigmoid(b + (((total >> (bits * h)) & mask) - shift) * scale) for h, b in enumerate(self.bias)
         ], n
+
+    def crisis_probability(self, feats: set[str]) -> float:
+        """The crisis head alone, exactly as :meth:`probabilities` computes it (same fixed-point weights), from a
+        sum of small integers instead of wide ones: what a message needs when only a crisis could change."""
+        total = sum(map(self.crisis_packed.get, feats, repeat(0)))
+        bits = self.bits
+        n = total >> bits
+        if not n:
+            return _sigmoid(self.bias[_CRISIS])
+        weight = (total & ((1 << bits) - 1)) - n * _OFFSET
+        return _sigmoid(self.bias[_CRISIS] + weight * (1.0 / (math.sqrt(n) * _UNIT)))
 
     def known(self, feats: Iterable[str]) -> list[str]:
         """The features the model has weights for."""
@@ -296,7 +328,9 @@ class Span(Protocol):
     def __call__(self, start: int, end: int) -> tuple[int, int]: ...
 
 
-def needed(model: Model, out: Outcome, norm: str, field_threshold: float) -> bool:
+def needed(
+    model: Model, out: Outcome, norm: str, field_threshold: float, bigrams: Sequence[str] | None = None
+) -> bool:
     """Whether the model could change the rules' outcome: out of scope, no field (or only the crisis
     placeholder), a weak field, or no crisis yet and a crisis cue in the text. Most messages need none of it,
     which keeps triage within its speed budget."""
@@ -309,7 +343,23 @@ def needed(model: Model, out: Outcome, norm: str, field_threshold: float) -> boo
         return True
     if out.crisis:
         return False
-    return model.crisis_cue is None or model.crisis_cue.search(norm) is not None
+    return model.has_crisis_cue(norm, bigrams)
+
+
+def _only_crisis_can_change(out: Outcome, field_threshold: float) -> bool:
+    if out.crisis or out.out_of_scope or not out.fields:
+        return False
+    if any(ev[7] == _PLACEHOLDER for ev in out.evidence):
+        return False
+    scores = out.scores
+    return not any(0.0 < scores.get(f, 0.0) < field_threshold for f in FIELDS if f not in out.fields)
+
+
+def _crisis_threshold(out: Outcome) -> float:
+    """A message the rules know as a town question or a greeting needs a surer model to become a crisis."""
+    if out.scores.get("out_of_scope", 0.0) > 0:
+        return max(CRISIS_THRESHOLD, SCOPE_THRESHOLD)
+    return CRISIS_THRESHOLD
 
 
 def combine(
@@ -321,21 +371,24 @@ def combine(
     morphemes: Sequence[Morpheme],
     lemmas: Sequence[str],
     field_threshold: float,
+    bigrams: Sequence[str] | None = None,
 ) -> None:
     """Fold the model into the rules' outcome, in place: crisis = rules OR model; a field the model is confident
     about when the rules found none or only weak evidence; out of scope only when the model sees no concern."""
-    if not norm.strip() or not needed(model, out, norm, field_threshold):
+    if not norm.strip() or not needed(model, out, norm, field_threshold, bigrams):
         return
-    feats = features(norm, lemmas)
+    feats = features(norm, lemmas, bigrams)
+    if _only_crisis_can_change(out, field_threshold):
+        # the rules found fields, none weak, and no crisis: only the crisis head matters, and it rarely fires
+        p = model.crisis_probability(feats)
+        out.scores["model:crisis"] = round(p, 4)
+        if p < _crisis_threshold(out):
+            return
     probs, _known = model.probabilities(feats)
     out.scores["model:crisis"] = round(probs[_CRISIS], 4)
     added: list[tuple[str, int]] = []  # (label, head)
     crisis = out.crisis
-    # a message the rules know as a town question or a greeting needs a sure model to become a crisis
-    crisis_threshold = CRISIS_THRESHOLD
-    if out.scores.get("out_of_scope", 0.0) > 0:
-        crisis_threshold = max(CRISIS_THRESHOLD, SCOPE_THRESHOLD)
-    if not crisis and probs[_CRISIS] >= crisis_threshold:
+    if not crisis and probs[_CRISIS] >= _crisis_threshold(out):
         crisis = out.crisis = True
         added.append(("crisis", _CRISIS))
     field_probs = probs[1:_OOS]

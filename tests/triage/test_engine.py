@@ -131,3 +131,31 @@ def test_thread_safe(triager: Triager) -> None:
 def test_triage_contract_equals_result_contract_dict(triager: Triager) -> None:
     for text in ["", "死にたい", "ＡＤＨＤの息子😢", "介護は必要ない", "住民票", "80歳の父と50歳の兄が…"]:
         assert triager.triage_contract(text) == triager.triage(text).contract_dict()
+
+
+@pytest.mark.parametrize(
+    ("text", "older"),
+    [
+        ("わしは78で、足がいうことを聞かん", True),
+        ("ひとりで すんでます 85です あしがわるくて", True),
+        ("あたし もう82になりました", True),
+        ("テストは 85です。塾代が払えない", False),
+        ("体重は 70です。仕事がなくて家賃が払えない", False),
+    ],
+)
+def test_older_age_said_of_oneself(triager: Triager, text: str, older: bool) -> None:
+    r = triager.triage(text)
+    rules = {ev.rule for ev in r.evidence}
+    assert ("older_age" in rules) is older
+    assert (Field.KAIGO in r.fields) is older
+
+
+def test_spaced_words_read_as_one_phrase_with_offsets_into_the_spaced_text(triager: Triager) -> None:
+    """Residents who type letter by letter or word by word (a child, an older person, a foreign resident) get the
+    same patterns as those who don't; evidence still points at what they wrote."""
+    text = "わたし もう し に た い"
+    r = triager.triage(text)
+    assert r.crisis and CrisisKind.SUICIDE in r.crisis_kinds
+    words = [ev for ev in r.evidence if ev.label == "crisis:suicide" and ev.kind == "pattern"]
+    assert words and all(text[ev.start : ev.end] == ev.surface for ev in words)
+    assert any(" " in ev.surface for ev in words)  # the span covers the spaced letters as written

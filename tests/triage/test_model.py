@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from triage import Triager, model
+from triage.normalize import normalize
 from triage.types import TriageResult
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
@@ -37,6 +38,26 @@ def test_training_is_deterministic(triager: Triager) -> None:
     assert a.table == b.table and a.bias == b.bias and a.packed == b.packed
     feats = featurize(UNSEEN_CRISIS)
     assert a.probabilities(feats)[0] == a.probabilities(set(sorted(feats, reverse=True)))[0]
+
+
+def test_the_crisis_head_alone_scores_exactly_as_all_heads(triager: Triager) -> None:
+    """The fast path for messages where only a crisis could change must give the very probability of the full
+    scoring, and the cue gate must find every cue the model has (a regex over the cues, checked independently)."""
+    import re
+
+    m = triager.model
+    assert m is not None and m.crisis_cues
+    featurize = model.featurizer(triager.analyzer)
+    samples = model.training_samples(triager.vocab)[0]
+    cues = [c for group in m.crisis_cues.values() for c in group]
+    pattern = re.compile("|".join(map(re.escape, sorted(cues, key=len, reverse=True))))
+    texts = [s.text for s in samples[::5]] + [UNSEEN_CRISIS, "", "あ"]
+    for text in texts:
+        feats = featurize(text)
+        assert m.crisis_probability(feats) == m.probabilities(feats)[0][0]
+        norm = normalize(text).text
+        assert m.has_crisis_cue(norm) == (pattern.search(norm) is not None), text
+    assert sum(m.has_crisis_cue(normalize(t).text) for t in texts) > 10
 
 
 def test_the_model_lifts_a_crisis_the_rules_miss(triager: Triager) -> None:
