@@ -130,14 +130,14 @@ def test_a_broken_training_file_is_reported_by_file_and_line(tmp_path: Path) -> 
 
 def test_the_speed_gate_changes_no_decision(triager: Triager, monkeypatch: pytest.MonkeyPatch) -> None:
     """The model is skipped where it could not change the outcome (model.needed); skipping must never change a
-    decision on the labelled messages we have (training examples and the fresh batch)."""
+    decision on the labelled messages we have (training examples and every blind batch)."""
     import json
 
     texts = [
         json.loads(line)["text"]
         for path in (
             KNOWLEDGE / "_common" / "triage" / "examples" / "situations.jsonl",
-            Path(__file__).parent / "data" / "fresh.jsonl",
+            *sorted((Path(__file__).parent / "data").glob("*.jsonl")),
         )
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip()
