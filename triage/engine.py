@@ -13,6 +13,7 @@ from pathlib import Path
 
 from intake.yamlio import Problem
 from triage import lexicon, model
+from triage.cache import prune_cache
 from triage.lexicon import Group, TriageKnowledgeError, Vocabulary
 from triage.normalize import Normalized, normalize, normalize_term
 from triage.regexes import first_chars, prefixes, required_bigrams, required_parts
@@ -132,7 +133,7 @@ class _Outcome:
 class Triager:
     """Built once per knowledge pack (shared vocabulary + the pack's own terms); thread-safe ``triage``."""
 
-    def __init__(self, vocab: Vocabulary, analyzer: Analyzer) -> None:
+    def __init__(self, vocab: Vocabulary, analyzer: Analyzer, cache_dir: Path | None = None) -> None:
         self.vocab = vocab
         self.analyzer = analyzer
         self.groups: list[Group] = vocab.groups
@@ -164,7 +165,7 @@ class Triager:
                 labels.append("out_of_scope")
             self._labels.append(tuple(labels))
         self._compile()
-        self.model = model.for_vocabulary(vocab, analyzer)  # statistical back-up of the rules
+        self.model = model.for_vocabulary(vocab, analyzer, cache_dir)  # statistical back-up of the rules
 
     # -- loading ---------------------------------------------------------------------------------------------
     @classmethod
@@ -174,7 +175,7 @@ class Triager:
         vocab, problems = lexicon.read_vocabulary_cached(Path(knowledge_dir), pack, cache)
         if problems:
             raise TriageKnowledgeError(problems)
-        return cls(vocab, _analyzer_for(vocab, cache))
+        return cls(vocab, _analyzer_for(vocab, cache), cache)
 
     @staticmethod
     def check(knowledge_dir: Path, pack: str | None = None) -> list[Problem]:
@@ -572,6 +573,7 @@ def _analyzer_for(vocab: Vocabulary, cache_dir: Path | None) -> Analyzer:
         tmp = marker.with_suffix(".tmp")
         tmp.write_text(csv_text, encoding="utf-8")
         tmp.replace(marker)
+        prune_cache(cache, "csv-*.txt")
     analyzer = Analyzer(build_user_dictionary(csv_text, cache))
     while len(_ANALYZERS) >= 4:  # hot reloads: keep a few recent dictionaries, not every edit ever made
         _ANALYZERS.pop(next(iter(_ANALYZERS)))

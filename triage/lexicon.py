@@ -25,6 +25,7 @@ from typing import Any
 
 from intake import yamlio
 from intake.yamlio import Problem
+from triage.cache import prune_cache
 from triage.types import CrisisKind, Field
 
 SECTIONS = ("groups", "negations", "user_dictionary", "examples", "settings")
@@ -458,6 +459,7 @@ def read_vocabulary_cached(
             with os.fdopen(fd, "wb") as out:
                 out.write(pickle.dumps(vocab, protocol=pickle.HIGHEST_PROTOCOL))
             os.replace(tmp, target)
+            prune_cache(cache_dir, "vocab-*.pickle")
         except OSError:
             pass  # a read-only cache only costs the next start its YAML parse
     return vocab, problems

@@ -7,6 +7,7 @@ named by the hash of its CSV, so a fresh machine or a CI runner builds it once a
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import os
 import tempfile
@@ -19,6 +20,7 @@ from typing import Any
 import sudachipy
 from sudachipy import Config, Dictionary, SplitMode
 
+from triage.cache import prune_cache
 from triage.normalize import kata_to_hira, normalize_term
 
 # Connection ids of sudachidict-core for 名詞,普通名詞,一般 and 名詞,固有名詞,一般 (Sudachi's user_dict.md).
@@ -91,6 +93,7 @@ def build_user_dictionary(csv_text: str, cache_dir: Path) -> Path:
             system=str(_system_dic()), lex=[str(src)], output=str(out), description="welfare intake"
         )
         os.replace(out, target)
+    prune_cache(cache_dir, "welfare-*.dic")
     return target
 
 
@@ -100,6 +103,10 @@ class Analyzer:
     def __init__(self, user_dic: Path | None) -> None:
         config = Config(user=[str(user_dic)]) if user_dic else None
         self.dictionary = Dictionary(config=config) if config else Dictionary()
+        # what this analyzer's output depends on: SudachiPy, the system dictionary and the user dictionary (its
+        # file is named by a hash of its content)
+        system = importlib.metadata.version("sudachidict-core")
+        self.identity = f"{sudachipy.__version__}|{system}|{user_dic.name if user_dic else '-'}"
         self._local = threading.local()
 
     def _tokenizer(self) -> sudachipy.Tokenizer:

@@ -1,0 +1,27 @@
+"""The triage cache folder (user dictionaries, parsed vocabularies, trained models) stays bounded."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from triage.cache import prune_cache
+
+
+def test_only_the_most_recent_entries_of_a_kind_are_kept(tmp_path: Path) -> None:
+    for i in range(20):
+        path = tmp_path / f"model-{i:02d}.pickle"
+        path.write_bytes(b"x")
+        os.utime(path, (1_000_000 + i, 1_000_000 + i))
+    other = tmp_path / "vocab-old.pickle"
+    other.write_bytes(b"x")
+    os.utime(other, (1, 1))
+    prune_cache(tmp_path, "model-*.pickle", keep=5)
+    assert sorted(p.name for p in tmp_path.glob("model-*.pickle")) == [
+        f"model-{i:02d}.pickle" for i in range(15, 20)
+    ]
+    assert other.exists()  # another kind of entry is left alone
+
+
+def test_a_missing_or_unwritable_folder_is_no_error(tmp_path: Path) -> None:
+    prune_cache(tmp_path / "absent", "model-*.pickle")
