@@ -76,3 +76,49 @@ def test_no_crisis_on_out_of_scope_messages(triager: Triager, rows: list[Labelle
     """A town question that mentions 自殺予防, 包丁 or 殺虫剤 must not page staff as a crisis."""
     raised = [r.id for r in rows if r.out_of_scope and triager.triage(r.text).crisis]
     assert not raised
+
+
+# Field kinds that two blind batches showed the vocabulary missing (each said here in words of our own): the field
+# must follow who is involved and why, not the loudest word.
+FIELD_KINDS = [
+    # days without food is money hardship only when money is the reason
+    ("もう3日なにも食べてない。財布に100円しかない", {"困窮"}),
+    ("中2の娘がやせたいと言って、もう4日ほとんど食べていません。体重も落ちてきた", {"子ども"}),
+    ("知的障害のある兄が、家で母からもう3日ごはんを出してもらえていないようです", {"障害"}),
+    # partner violence told without the usual words, and as a child sees it
+    ("夫が酔って包丁を持ち出してきた。娘(4)と寝室にいます", {"子ども", "狭間"}),
+    ("パパがママのかみをひっぱってる こわい 小2", {"子ども", "狭間"}),
+    # isolation and self-neglect
+    ("71歳、妻に先立たれて独りになってから、誰とも話さない日ばかりです", {"介護", "狭間"}),
+    ("職場の先輩(30代)がもう何日も同じ服で、お風呂にも入っていないみたい", {"狭間"}),
+    # named conditions and a white cane are 障害; child-care 入所 and bathing small children are not 介護
+    ("娘(3)がダウン症で、受け入れてくれる保育園を探しています", {"障害", "子ども"}),
+    ("白い杖を使っている夫(45)の通院に付き添ってくれる人を頼めますか", {"障害"}),
+    ("保育園の入所の申し込みはいつまでですか", {"子ども"}),
+    # a pupil shut in the room is 子ども; an adult remembering a hard childhood is 狭間
+    ("中学生の息子が一か月ほど部屋から出てきません", {"子ども"}),
+    ("子どもの頃に父から殴られていました。35歳の今も大きな声が怖いです", {"狭間"}),
+    # money and housing said without money words
+    ("給料日まであと8日で、冷蔵庫がほぼ空です。食料の支援はありますか", {"困窮"}),
+    # a foreign resident says so
+    ("ブラジル人です。こどもの がっこうの しょるい わかりません", {"子ども", "狭間"}),
+]
+
+
+@pytest.mark.parametrize(("text", "fields"), FIELD_KINDS)
+def test_field_follows_the_kind_of_situation(triager: Triager, text: str, fields: set[str]) -> None:
+    result = triager.triage(text)
+    assert {str(f) for f in result.fields} == fields, result.evidence
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "祖父(88)が公正証書で遺言書を作りたいそうです。公証役場の場所を教えてください",
+        "学校の課題で作文を書いてみようと言われたけど何を書けばいいかわからない",
+        "部屋の鍵をなくして入れない",
+    ],
+)
+def test_wills_writing_tasks_and_lost_keys_are_out_of_scope(triager: Triager, text: str) -> None:
+    result = triager.triage(text)
+    assert result.out_of_scope and not result.fields, result.evidence
