@@ -308,7 +308,7 @@ class Triager:
             regex, gi = patterns[pid]
             for m in regex.finditer(norm):
                 hits.append(_Hit(gi, -1, m.start(), m.end(), m.group(0), "pattern"))
-        if " " in norm:
+        if " " in norm.strip():  # a blank between words, not only a trailing emoji's
             self._match_squeezed(norm, hits)
         return hits, negated, ms, lem, bigrams
 
