@@ -122,3 +122,64 @@ def test_field_follows_the_kind_of_situation(triager: Triager, text: str, fields
 def test_wills_writing_tasks_and_lost_keys_are_out_of_scope(triager: Triager, text: str) -> None:
     result = triager.triage(text)
     assert result.out_of_scope and not result.fields, result.evidence
+
+
+# Kinds that the blind batches fresh7/fresh8 showed missing, each said here in words of our own (not training lines):
+# older people's dialect "no point in being here", a farewell by finality, a fall with the eyes not opening, carers'
+# 二人で楽に, and on the other side a wish named only to deny it, a past wish now settled, and hyperbole.
+CRISIS_KINDS = [
+    "いきてても　しかたない　だれも　こない　もう　はちじゅう",
+    "うちなんかおっても何の役にも立たん、生きとってもしょうがない",
+    "福祉の担当さん、今まで本当にありがとう。もう次の振込を待つこともありません。鍵は大家さんの郵便受けに入れます",
+    "母が脚立から落ちて頭打った。息はしよるけど目を開けん。どうしよう",
+    "介護に疲れて、夫と二人で楽になりたいと思ってしまう",
+    "あしたはもう　おらんけん　ありがと",
+]
+NOT_CRISIS_KINDS = [
+    "パニック障害で、前は消えたいと思ってたけど、今はだいぶ落ち着いた。作業所を見学したい",
+    "死にたいってわけじゃないんです。ただ眠れなくて相談したい",
+    "暑くて死ぬ笑　エアコンの補助ってある？",
+    "元夫に居場所を知られないようにしたい。子どもと実家に移って今は安心",
+    "ケースワーカーさん、長いことお世話になりました。仕事が決まったので次の支給日はもう待たなくていいんです",
+]
+
+
+@pytest.mark.parametrize("text", CRISIS_KINDS)
+def test_crisis_kinds_from_the_blind_batches(triager: Triager, text: str) -> None:
+    result = triager.triage(text)
+    assert result.crisis and result.crisis_kinds, result.evidence
+
+
+@pytest.mark.parametrize("text", NOT_CRISIS_KINDS)
+def test_denied_settled_or_joking_wishes_raise_no_crisis(triager: Triager, text: str) -> None:
+    assert not triager.triage(text).crisis
+
+
+FIELD_KINDS_2 = [
+    ("ガソリン代が払えなくて病院に通えない", {"困窮"}),
+    ("認知症の前段階のMCIと言われた", {"介護"}),
+    ("ひとり親家庭の医療費助成について知りたい", {"子ども"}),
+    ("介護保険料が高い。減免できますか", {"介護"}),
+    ("隣の独り暮らしのおばあさん、家がゴミでいっぱいで窓も開かない", {"介護", "狭間"}),
+    ("親の喧嘩がうるさくて、夜は毎日公園にいる。中1", {"子ども", "狭間"}),
+    ("姑と同居で毎日嫌味を言われて限界", {"狭間"}),
+    ("隣の家の男性が夜中に壁に向かって叫んでいる。独り言がすごい", {"狭間"}),
+    ("双子で夜泣きがひどい。誰かと話したかっただけ", {"子ども"}),
+]
+
+
+@pytest.mark.parametrize(("text", "fields"), FIELD_KINDS_2)
+def test_field_follows_the_kind_of_situation_fresh7_fresh8(
+    triager: Triager, text: str, fields: set[str]
+) -> None:
+    result = triager.triage(text)
+    assert {str(f) for f in result.fields} == fields, result.evidence
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["What documents do I need to register my address at city hall?", "盆踊り大会は何時から？孫と行きたい"],
+)
+def test_english_address_questions_and_festivals_are_out_of_scope(triager: Triager, text: str) -> None:
+    result = triager.triage(text)
+    assert result.out_of_scope and not result.fields, result.evidence
