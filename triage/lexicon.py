@@ -14,18 +14,15 @@ Each file may hold these sections (all optional):
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from intake import yamlio
 from intake.yamlio import Problem
-from triage.cache import prune_cache
+from triage.cache import load_pickled, store_pickled
 from triage.types import CrisisKind, Field
 
 SECTIONS = ("groups", "negations", "user_dictionary", "examples", "settings")
@@ -445,21 +442,10 @@ def read_vocabulary_cached(
     except OSError:
         return read_vocabulary(knowledge_dir, pack)  # read_vocabulary reports the unreadable file
     target = cache_dir / f"vocab-{key.hexdigest()[:24]}.pickle"
-    try:
-        cached = pickle.loads(target.read_bytes())  # written below by this same code, in the user's own cache
-        if isinstance(cached, Vocabulary):
-            return cached, []
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
-        pass
+    cached = load_pickled(target, Vocabulary)
+    if cached is not None:
+        return cached, []
     vocab, problems = read_vocabulary(knowledge_dir, pack)
     if not problems:
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
-            with os.fdopen(fd, "wb") as out:
-                out.write(pickle.dumps(vocab, protocol=pickle.HIGHEST_PROTOCOL))
-            os.replace(tmp, target)
-            prune_cache(cache_dir, "vocab-*.pickle")
-        except OSError:
-            pass  # a read-only cache only costs the next start its YAML parse
+        store_pickled(target, vocab)
     return vocab, problems

@@ -20,9 +20,7 @@ import hashlib
 import json
 import math
 import os
-import pickle
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
@@ -30,7 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from intake.yamlio import Problem
-from triage.cache import prune_cache
+from triage.cache import load_pickled, store_pickled
 from triage.lexicon import Vocabulary
 from triage.types import FIELD_ORDER
 
@@ -516,22 +514,11 @@ def for_vocabulary(vocab: Vocabulary, analyzer: Tokenizer, cache_dir: Path | Non
     if cache_dir is None or not isinstance(identity, str):
         return train_samples(samples, featurizer(analyzer))
     target = cache_dir / f"model-{_cache_key(samples, identity)}.pickle"
-    try:
-        cached = pickle.loads(target.read_bytes())  # written below by this same code, in the user's own cache
-        if isinstance(cached, Model):
-            return cached
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
-        pass
+    cached = load_pickled(target, Model)
+    if cached is not None:
+        return cached
     trained = train_samples(samples, featurizer(analyzer))
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
-        with os.fdopen(fd, "wb") as out:
-            out.write(pickle.dumps(trained, protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(tmp, target)
-        prune_cache(cache_dir, "model-*.pickle")
-    except OSError:
-        pass  # a read-only cache only costs the next start its training
+    store_pickled(target, trained)
     return trained
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from triage.cache import prune_cache
+from triage.cache import load_pickled, prune_cache, store_pickled
 
 
 def test_only_the_most_recent_entries_of_a_kind_are_kept(tmp_path: Path) -> None:
@@ -25,3 +25,14 @@ def test_only_the_most_recent_entries_of_a_kind_are_kept(tmp_path: Path) -> None
 
 def test_a_missing_or_unwritable_folder_is_no_error(tmp_path: Path) -> None:
     prune_cache(tmp_path / "absent", "model-*.pickle")
+
+
+def test_a_cached_value_reads_back_and_a_broken_or_foreign_file_is_ignored(tmp_path: Path) -> None:
+    target = tmp_path / "cache" / "model-abc.pickle"
+    store_pickled(target, {"weights": [1.5, -2.0]})
+    assert load_pickled(target, dict) == {"weights": [1.5, -2.0]}
+    assert load_pickled(target, list) is None  # another kind of object is not taken for this one
+    target.write_bytes(b"not a pickle")
+    assert load_pickled(target, dict) is None
+    assert load_pickled(tmp_path / "absent.pickle", dict) is None
+    assert not list((tmp_path / "cache").glob("*.tmp"))  # the atomic write leaves no temp file
