@@ -54,8 +54,9 @@ ALPHA = 0.25  # additive smoothing of the counts (cross-validated: 0.1–0.5 ali
 MIN_DF = 1  # every n-gram seen in training counts (cross-validated: 2 or 3 lose crisis recall)
 TOP_EVIDENCE = 3  # n-grams named per label the model decided
 # A character n-gram whose crisis log-count ratio is at least this is a crisis cue (the gate of :func:`needed`).
-# Chosen so that gating changes no decision on the training files, tests/triage/data/fresh.jsonl and dev.jsonl
-# (checked by tests/triage/test_model.py); lower is safer and slower.
+# Chosen so that gating changes no field or scope decision on the training files and tests/triage/data/*.jsonl,
+# and withholds a model crisis only where no cue exists (checked by tests/triage/test_model.py); lower is safer
+# and slower.
 CUE_WEIGHT = 2.0
 
 
@@ -339,25 +340,23 @@ def needed(
     """Whether the model could change the rules' outcome: out of scope, no field (or only the crisis
     placeholder), a weak field, or no crisis yet and a crisis cue in the text. Most messages need none of it,
     which keeps triage within its speed budget."""
-    if out.out_of_scope or not out.fields:
-        return True
-    if any(ev[7] == _PLACEHOLDER for ev in out.evidence):
-        return True
-    scores = out.scores
-    if any(0.0 < scores.get(f, 0.0) < field_threshold for f in FIELDS if f not in out.fields):
+    if _fields_open(out, field_threshold):
         return True
     if out.crisis:
         return False
     return model.has_crisis_cue(norm, bigrams)
 
 
-def _only_crisis_can_change(out: Outcome, field_threshold: float) -> bool:
-    if out.crisis or out.out_of_scope or not out.fields:
-        return False
+def _fields_open(out: Outcome, field_threshold: float) -> bool:
+    """Whether the model's field and scope heads could change anything: the rules said out of scope, found no
+    field (or only the crisis placeholder), or found some evidence for a field below the threshold. When not, and
+    the rules found no crisis, only the crisis head matters."""
+    if out.out_of_scope or not out.fields:
+        return True
     if any(ev[7] == _PLACEHOLDER for ev in out.evidence):
-        return False
+        return True
     scores = out.scores
-    return not any(0.0 < scores.get(f, 0.0) < field_threshold for f in FIELDS if f not in out.fields)
+    return any(0.0 < scores.get(f, 0.0) < field_threshold for f in FIELDS if f not in out.fields)
 
 
 def _crisis_threshold(out: Outcome) -> float:
@@ -383,7 +382,7 @@ def combine(
     if not norm.strip() or not needed(model, out, norm, field_threshold, bigrams):
         return
     feats = features(norm, lemmas, bigrams)
-    if _only_crisis_can_change(out, field_threshold):
+    if not out.crisis and not _fields_open(out, field_threshold):
         # the rules found fields, none weak, and no crisis: only the crisis head matters, and it rarely fires
         p = model.crisis_probability(feats)
         out.scores["model:crisis"] = round(p, 4)
