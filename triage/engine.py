@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from intake.yamlio import Problem
-from triage import lexicon, model
+from triage import lexicon, model, prefilter
 from triage.cache import prune_cache
 from triage.lexicon import Group, TriageKnowledgeError, Vocabulary
 from triage.normalize import Normalized, normalize, normalize_term
-from triage.regexes import first_chars, prefixes, required_bigrams, required_parts
 from triage.sudachi import Analyzer, DictWord, build_user_dictionary, default_cache_dir, kana_spelling
 from triage.types import FIELD_ORDER, CrisisKind, Evidence, Field, TriageResult
 
@@ -164,6 +163,7 @@ class Triager:
             if g.out_of_scope:
                 labels.append("out_of_scope")
             self._labels.append(tuple(labels))
+        self._cache_dir = cache_dir
         self._compile()
         self.model = model.for_vocabulary(vocab, analyzer, cache_dir)  # statistical back-up of the rules
 
@@ -186,7 +186,8 @@ class Triager:
         problems = model.training_samples(vocab)[1]
         if problems:
             return problems
-        triager = Triager(vocab, _analyzer_for(vocab, None))
+        # the compiled patterns and the trained model are cached by a hash of what they are built from
+        triager = Triager(vocab, _analyzer_for(vocab, None), default_cache_dir())
         return triager.example_problems()
 
     def example_problems(self) -> list[Problem]:
@@ -220,27 +221,11 @@ class Triager:
             lemmas = tuple(x for x in self.analyzer.lemmas(normalize_term(cue)) if x.strip())
             if lemmas:
                 self._negation_index.setdefault(lemmas[0], []).append(lemmas)
-        # Patterns run only when the message contains a string of each of their required parts: set lookups
-        # instead of every regex at every position.
-        self._patterns: list[tuple[re.Pattern[str], int]] = []
-        self._always: list[int] = []
-        self._by_key: dict[str, set[int]] = {}  # a first character or a required bigram → pattern ids
-        # the pattern's other required parts: it runs only when the message holds a string of each of them too
-        self._more_parts: list[tuple[frozenset[str], ...]] = []
-        for gi, g in enumerate(self.groups):
-            for pat in g.patterns:
-                pid = len(self._patterns)
-                self._patterns.append((re.compile(pat), gi))
-                parts = required_parts(pat)
-                starts = required_bigrams(pat) or prefixes(pat) or first_chars(pat)
-                self._more_parts.append(tuple(p for p in parts if p != starts))
-                if starts is None:
-                    self._always.append(pid)
-                    continue
-                for start in starts:
-                    self._by_key.setdefault(start, set()).add(pid)
-        self._keys = frozenset(self._by_key)
-        self._always_set = frozenset(self._always)
+        # Patterns: a prefilter names the few that can match a message; only those run (triage/prefilter.py).
+        self._patterns: list[tuple[re.Pattern[str], int]] = [
+            (re.compile(pat), gi) for gi, g in enumerate(self.groups) for pat in g.patterns
+        ]
+        self._prefilter = prefilter.build([rx.pattern for rx, _gi in self._patterns], self._cache_dir)
         # a term's next lemma can start a negation only when it is glue or the first lemma of a negation cue
         self._negation_starts = _GLUE | frozenset(self._negation_index)
 
@@ -304,7 +289,7 @@ class Triager:
                     hits.append(hit)
         patterns = self._patterns
         bigrams = list(map(str.__add__, norm, norm[1:]))
-        for pid in self._pattern_candidates(norm, bigrams):
+        for pid in self._prefilter.candidates(norm, bigrams):
             regex, gi = patterns[pid]
             for m in regex.finditer(norm):
                 hits.append(_Hit(gi, -1, m.start(), m.end(), m.group(0), "pattern"))
@@ -322,7 +307,7 @@ class Triager:
             return
         seen = {(h.group, h.start, h.end) for h in hits if h.kind == "pattern"}
         patterns = self._patterns
-        for pid in self._pattern_candidates(squeezed):
+        for pid in self._prefilter.candidates(squeezed):
             regex, gi = patterns[pid]
             for m in regex.finditer(squeezed):
                 if m.end() <= m.start():
@@ -331,24 +316,6 @@ class Triager:
                 if (gi, start, end) not in seen:
                     seen.add((gi, start, end))
                     hits.append(_Hit(gi, -1, start, end, m.group(0), "pattern"))
-
-    def _pattern_candidates(self, norm: str, bigrams: list[str] | None = None) -> list[int]:
-        """Ids (in order) of the patterns that can match ``norm``: a string of each required part of the pattern
-        (its first characters, or bigrams every match contains) occurs in the message. Set operations in C
-        instead of every regex at every position."""
-        grams = set(norm)
-        grams.update(map(str.__add__, norm, norm[1:]) if bigrams is None else bigrams)
-        by_key = self._by_key
-        candidates = self._always_set.union(*[by_key[k] for k in self._keys.intersection(grams)])
-        more_parts = self._more_parts
-        out = []
-        for pid in sorted(candidates):
-            for part in more_parts[pid]:
-                if part.isdisjoint(grams):
-                    break
-            else:
-                out.append(pid)
-        return out
 
     def _negated(self, lem: list[str], j: int, n_tok: int) -> bool:
         while j < n_tok and lem[j] in _GLUE:
