@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 import typer
@@ -59,7 +59,7 @@ def _triage_batch(lines: list[bytes]) -> bytes:
     return b"".join([one(x) for x in lines])
 
 
-def _in_workers(one: Callable[[bytes], bytes], stdin: BinaryIO, out: BinaryIO, workers: int) -> None:
+def _in_workers(one: Callable[[bytes], bytes], lines: Iterator[bytes], out: BinaryIO, workers: int) -> None:
     """Batches of lines to ``workers`` forked processes (the loaded Triager and the Sudachi dictionary are
     inherited, not loaded again); answers are written in input order."""
     import multiprocessing
@@ -67,10 +67,23 @@ def _in_workers(one: Callable[[bytes], bytes], stdin: BinaryIO, out: BinaryIO, w
 
     global _ONE
     _ONE = one
-    batches = iter(lambda: list(islice(stdin, 500)), [])
+    batches = iter(lambda: list(islice(lines, _BATCH)), [])
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         for chunk in pool.imap(_triage_batch, batches):
             out.write(chunk)
+
+
+_BATCH = 500  # lines per task of a worker
+_AUTO_MIN_LINES = 4 * _BATCH  # fewer lines than this are triaged in the command's own process
+
+
+def _usable_cores() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 def register(app: typer.Typer) -> None:
@@ -85,17 +98,18 @@ def register(app: typer.Typer) -> None:
             help="Tokenise on N threads (Sudachi releases the GIL); output order kept.",
         ),
         workers: int = typer.Option(
-            1,
+            0,
             "--workers",
-            min=1,
+            min=0,
             max=32,
-            help="Triage in N forked processes (one core each; dictionary shared); output order kept.",
+            help="Triage in N forked processes (one core each; dictionary shared); output order kept. "
+            f"0 (default): one per usable core when the input has {_AUTO_MIN_LINES:,} lines or more.",
         ),
     ) -> None:
         """Triage messages from stdin (one per line, text or JSON with "text"); one JSON object per line out."""
         import json
         import sys
-        from itertools import islice
+        from itertools import chain, islice
 
         from triage import Triager
 
@@ -119,11 +133,18 @@ def register(app: typer.Typer) -> None:
 
         stdin = sys.stdin.buffer
         out = sys.stdout.buffer
+        lines: Iterator[bytes] = iter(stdin)
+        if workers == 0 and threads == 1:
+            # a batch of many lines is worth the machine's cores; a few lines are not worth a fork
+            head = list(islice(lines, _AUTO_MIN_LINES))
+            many = len(head) == _AUTO_MIN_LINES
+            workers = _usable_cores() if many else 1
+            lines = chain(head, lines)
         if workers > 1 and _fork_available():
-            _in_workers(one, stdin, out, workers)
+            _in_workers(one, lines, out, workers)
         elif threads == 1:
             write = out.write
-            for raw in stdin:
+            for raw in lines:
                 write(one(raw))
         else:
             from concurrent.futures import ThreadPoolExecutor
@@ -132,7 +153,7 @@ def register(app: typer.Typer) -> None:
                 return b"".join(one(x) for x in lines)
 
             with ThreadPoolExecutor(threads) as pool:
-                while batch := list(islice(stdin, 256 * threads)):
+                while batch := list(islice(lines, 256 * threads)):
                     size = -(-len(batch) // threads)
                     parts = [batch[i : i + size] for i in range(0, len(batch), size)]
                     for chunk in pool.map(part, parts):

@@ -59,11 +59,17 @@ def test_cli_lines_equal_the_library_result(triager: Triager) -> None:
 
 
 def test_forked_workers_keep_order_and_results() -> None:
-    texts = [f"{MESSAGES[i % len(MESSAGES)][:300]} {i}" for i in range(1300)]  # several batches per worker
-    one = CliRunner().invoke(app, ["triage", "--pack", "demo"], input=_stdin(texts))
+    from intake.commands.triage_cmd import _AUTO_MIN_LINES
+
+    texts = [
+        f"{MESSAGES[i % len(MESSAGES)][:300]} {i}" for i in range(_AUTO_MIN_LINES + 100)
+    ]  # several batches
+    one = CliRunner().invoke(app, ["triage", "--pack", "demo", "--workers", "1"], input=_stdin(texts))
     two = CliRunner().invoke(app, ["triage", "--pack", "demo", "--workers", "2"], input=_stdin(texts))
-    assert one.exit_code == 0 and two.exit_code == 0, two.output
+    auto = CliRunner().invoke(app, ["triage", "--pack", "demo"], input=_stdin(texts))  # one worker per core
+    assert one.exit_code == 0 and two.exit_code == 0 and auto.exit_code == 0, two.output
     assert two.output == one.output
+    assert auto.output == one.output
     assert [json.loads(x)["text"] for x in two.output.splitlines()] == texts
 
 
