@@ -6,9 +6,11 @@ dialect endings, emoji), then times, in the same run and alternating, the best o
 * baseline: a Python process that loads the Sudachi dictionary, tokenises each line in mode C and writes the
   normalised forms (what any Sudachi-based pipeline does at the least);
 * sudachipy command: ``sudachipy tokenize -m C`` (SudachiPy's own command line, every morpheme printed);
-* triage: ``intake triage --pack P`` on the same file (dictionary, vocabulary, user dictionary from cache);
-* triage in 2 forked workers: ``intake triage --pack P --workers 2`` (wall-clock needs a second free core; its
-  CPU time is the figure to compare for cost).
+* triage: ``intake triage --pack P`` as shipped (one forked worker per usable core for inputs this large);
+* triage on one core: ``intake triage --pack P --workers 1`` (its time is the CPU cost of triage);
+* the same with the pure-Python pattern index instead of Hyperscan (``INTAKE_TRIAGE_PREFILTER=bigram``).
+
+Wall-clock and CPU (user + system of the whole process tree) are printed for each.
 
 Usage: ``.venv/bin/python benchmarks/triage_speed.py [--n 60000] [--runs 3] [--pack demo] [--source FILE]``
 """
@@ -76,12 +78,12 @@ def messages(source: Path, n: int, seed: int = 7) -> list[str]:
     return out
 
 
-def timed(cmd: list[str], stdin: Path) -> tuple[float, float]:
-    """Wall-clock seconds and CPU seconds (user + system) of the whole child process."""
+def timed(cmd: list[str], stdin: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall-clock seconds and CPU seconds (user + system) of the whole child process and its workers."""
     with stdin.open("rb") as fin:
         before = os.times()
         start = time.perf_counter()
-        subprocess.run(cmd, stdin=fin, stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(cmd, stdin=fin, stdout=subprocess.DEVNULL, check=True, env=env)
         wall = time.perf_counter() - start
         after = os.times()
     cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
@@ -107,36 +109,36 @@ def main() -> None:
             [intake, "triage", "--pack", args.pack], input=b"warm up\n", stdout=subprocess.DEVNULL, check=True
         )
         sudachi_cmd = shutil.which("sudachipy", path=str(Path(sys.executable).parent)) or "sudachipy"
-        base_times, cli_times, triage_times, worker_times = [], [], [], []
+        bigram_env = {**os.environ, "INTAKE_TRIAGE_PREFILTER": "bigram"}
+        rows: dict[str, list[tuple[float, float]]] = {
+            "python loop: Sudachi mode C, normalised forms": [],
+            "sudachipy tokenize -m C": [],
+            f"intake triage --pack {args.pack} (as shipped)": [],
+            "intake triage --workers 1 (one core)": [],
+            "  same, pure-Python pattern index": [],
+        }
+        names = list(rows)
         for _ in range(args.runs):
-            base_times.append(timed([sys.executable, "-c", BASELINE], data))
-            cli_times.append(timed([sudachi_cmd, "tokenize", "-m", "C", str(data)], Path(os.devnull)))
-            triage_times.append(timed([intake, "triage", "--pack", args.pack], data))
-            worker_times.append(timed([intake, "triage", "--pack", args.pack, "--workers", "2"], data))
-    print(f"messages: {args.n:,}  characters: {chars:,}  runs: {args.runs} (best of)")
-    for what, idx in (("wall-clock", 0), ("CPU (user+sys)", 1)):
-        base = min(t[idx] for t in base_times)
-        cli = min(t[idx] for t in cli_times)
-        tri = min(t[idx] for t in triage_times)
-        wrk = min(t[idx] for t in worker_times)
-        print(f"[{what}]")
+            rows[names[0]].append(timed([sys.executable, "-c", BASELINE], data))
+            rows[names[1]].append(timed([sudachi_cmd, "tokenize", "-m", "C", str(data)], Path(os.devnull)))
+            rows[names[2]].append(timed([intake, "triage", "--pack", args.pack], data))
+            rows[names[3]].append(timed([intake, "triage", "--pack", args.pack, "--workers", "1"], data))
+            rows[names[4]].append(
+                timed([intake, "triage", "--pack", args.pack, "--workers", "1"], data, bigram_env)
+            )
+    print(
+        f"messages: {args.n:,}  characters: {chars:,}  runs: {args.runs} (best of)  cores: {os.cpu_count()}"
+    )
+    base_wall = min(t[0] for t in rows[names[0]])
+    base_cpu = min(t[1] for t in rows[names[0]])
+    print(f"{'process':48} {'wall s':>7} {'CPU s':>7} {'msgs/s':>8} {'wall ratio':>10} {'CPU ratio':>9}")
+    for name, times in rows.items():
+        wall = min(t[0] for t in times)
+        cpu = min(t[1] for t in times)
         print(
-            f"  python loop: Sudachi mode C, normalised forms: {base:6.2f} s  {args.n / base:9,.0f} messages/s"
+            f"{name:48} {wall:7.2f} {cpu:7.2f} {args.n / wall:8,.0f} {wall / base_wall:10.2f} {cpu / base_cpu:9.2f}"
         )
-        print(
-            f"  sudachipy tokenize -m C:                       {cli:6.2f} s  {args.n / cli:9,.0f} messages/s"
-        )
-        print(
-            f"  intake triage --pack {args.pack}:                   {tri:6.2f} s  {args.n / tri:9,.0f} messages/s"
-        )
-        print(
-            f"  intake triage --workers 2:                     {wrk:6.2f} s  {args.n / wrk:9,.0f} messages/s"
-        )
-        print(
-            f"  ratio triage / python loop: {tri / base:.2f} (target <= 1.50)"
-            f"   triage / sudachipy command: {tri / cli:.2f}"
-        )
-        print(f"  ratio triage --workers 2 / python loop: {wrk / base:.2f}")
+    print("ratios: to the Python loop (target for triage: <= 1.50)")
 
 
 if __name__ == "__main__":
