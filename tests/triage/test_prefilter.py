@@ -135,3 +135,16 @@ def test_a_loosened_pattern_matches_wherever_the_pattern_does(text: str) -> None
     ):
         if re.search(pattern, text) is not None:
             assert re.search(prefilter.loosen(pattern), text) is not None, (pattern, text)
+
+
+@needs_hyperscan
+def test_threads_scan_at_once_with_their_own_scratch_space(patterns: list[str]) -> None:
+    """The server triages on several threads; Hyperscan forbids two scans sharing a scratch space."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pf = prefilter.build(patterns)
+    texts = [normalize(t).text for t in _texts()[:400]]
+    want = [pf.candidates(t) for t in texts]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(pf.candidates, texts * 4))
+    assert got == want * 4
