@@ -53,8 +53,10 @@ def _assert_superset(pf: prefilter.Prefilter, patterns: list[str], texts: list[s
 
 
 @needs_hyperscan
-def test_hyperscan_names_every_pattern_that_matches_any_labelled_message(patterns: list[str]) -> None:
-    pf = prefilter.build(patterns)
+def test_hyperscan_names_every_pattern_that_matches_any_labelled_message(
+    triager: Triager, patterns: list[str]
+) -> None:
+    pf = triager._prefilter  # built as the product builds it (and cached for the other tests)
     assert pf.kind == "hyperscan"
     assert _assert_superset(pf, patterns, _texts()) > 2000  # the messages do exercise the patterns
 
@@ -138,11 +140,12 @@ def test_a_loosened_pattern_matches_wherever_the_pattern_does(text: str) -> None
 
 
 @needs_hyperscan
-def test_threads_scan_at_once_with_their_own_scratch_space(patterns: list[str]) -> None:
+def test_threads_scan_at_once_with_their_own_scratch_space(triager: Triager) -> None:
     """The server triages on several threads; Hyperscan forbids two scans sharing a scratch space."""
     from concurrent.futures import ThreadPoolExecutor
 
-    pf = prefilter.build(patterns)
+    pf = triager._prefilter
+    assert pf.kind == "hyperscan"
     texts = [normalize(t).text for t in _texts()[:400]]
     want = [pf.candidates(t) for t in texts]
     with ThreadPoolExecutor(4) as pool:
