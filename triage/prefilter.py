@@ -126,14 +126,18 @@ def build(patterns: Sequence[str], cache_dir: Path | None = None) -> Prefilter:
             database = _hs.loadb(blob, _hs.HS_MODE_BLOCK)
         except _hs.error:  # another Hyperscan version or CPU: compile again
             database = None
-    if database is None:
-        database, refused = _compile(loose)
-        if target is not None and database is not None:
-            store_pickled(target, (_hs.dumpb(database), refused))
+    rest = BigramPrefilter([patterns[i] for i in refused], refused)
+    if database is not None:
+        try:
+            return HyperscanPrefilter(database, rest)
+        except _hs.error:  # a database built for another CPU (a cache folder shared between machines)
+            pass
+    database, refused = _compile(loose)
     if database is None:
         return BigramPrefilter(patterns)
-    rest = BigramPrefilter([patterns[i] for i in refused], refused)
-    return HyperscanPrefilter(database, rest)
+    if target is not None:
+        store_pickled(target, (_hs.dumpb(database), refused))
+    return HyperscanPrefilter(database, BigramPrefilter([patterns[i] for i in refused], refused))
 
 
 def loosen(pattern: str) -> str:
