@@ -115,3 +115,9 @@ def test_required_parts_of_a_group_that_stops_early_are_not_extended() -> None:
         frozenset({"親", "母"}),
         frozenset({"嫌味", "暴言"}),
     ]
+
+
+def test_a_batch_triaged_stage_by_stage_equals_one_message_at_a_time(triager: Triager) -> None:
+    texts = MESSAGES + _dev_texts(240) + ["\x00\x01", " ", "😭" * 3]
+    assert triager.triage_contracts(texts) == [triager.triage_contract(t) for t in texts]
+    assert triager.triage_contracts([]) == []
