@@ -141,6 +141,9 @@ def test_triage_contract_equals_result_contract_dict(triager: Triager) -> None:
         ("あたし もう82になりました", True),
         ("テストは 85です。塾代が払えない", False),
         ("体重は 70です。仕事がなくて家賃が払えない", False),
+        ("85のばばが 夜中に外さ出ていく", True),  # an age before an older person's familiar name
+        ("うちの90のじじ、最近ごはん食べたのも忘れる", True),
+        ("85の部屋の前にごみが積まれている", False),
     ],
 )
 def test_older_age_said_of_oneself(triager: Triager, text: str, older: bool) -> None:
