@@ -167,8 +167,7 @@ class Triager:
             if g.out_of_scope:
                 labels.append("out_of_scope")
             self._labels.append(tuple(labels))
-        self._cache_dir = cache_dir
-        self._compile()
+        self._compile(cache_dir)
         self.model = model.for_vocabulary(vocab, analyzer, cache_dir)  # statistical back-up of the rules
 
     # -- loading ---------------------------------------------------------------------------------------------
@@ -208,7 +207,7 @@ class Triager:
                 )
         return out
 
-    def _compile(self) -> None:
+    def _compile(self, cache_dir: Path | None) -> None:
         for gi, g in enumerate(self.groups):
             slots: list[tuple[int, Sequence[str]]] = [(-1, g.terms)]
             slots.extend(enumerate(g.all_of))
@@ -229,7 +228,7 @@ class Triager:
         self._patterns: list[tuple[re.Pattern[str], int]] = [
             (re.compile(pat), gi) for gi, g in enumerate(self.groups) for pat in g.patterns
         ]
-        self._prefilter = prefilter.build([rx.pattern for rx, _gi in self._patterns], self._cache_dir)
+        self._prefilter = prefilter.build([rx.pattern for rx, _gi in self._patterns], cache_dir)
         # a term's next lemma can start a negation only when it is glue or the first lemma of a negation cue
         self._negation_starts = _GLUE | frozenset(self._negation_index)
 

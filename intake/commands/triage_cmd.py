@@ -139,7 +139,10 @@ def register(app: typer.Typer) -> None:
         stdin = sys.stdin.buffer
         out = sys.stdout.buffer
         lines: Iterator[bytes] = iter(stdin)
-        if workers == 0 and threads == 1:
+        interactive = stdin.isatty()
+        if workers == 0 and (threads > 1 or interactive):
+            workers = 1  # a person typing gets each answer at once, never waits for 2,000 lines
+        if workers == 0:
             # a batch of many lines is worth the machine's cores; a few lines are not worth a fork
             head = list(islice(lines, _AUTO_MIN_LINES))
             many_lines = len(head) == _AUTO_MIN_LINES
@@ -149,7 +152,7 @@ def register(app: typer.Typer) -> None:
             _in_workers(many, lines, out, workers)
         elif threads == 1:
             # someone typing at a terminal gets each answer at once; a file or a pipe goes in batches
-            size = 1 if stdin.isatty() else _STAGE
+            size = 1 if interactive else _STAGE
             while batch := list(islice(lines, size)):
                 out.write(many(batch))
                 if size == 1:

@@ -121,3 +121,32 @@ def test_a_batch_triaged_stage_by_stage_equals_one_message_at_a_time(triager: Tr
     texts = MESSAGES + _dev_texts(240) + ["\x00\x01", " ", "😭" * 3]
     assert triager.triage_contracts(texts) == [triager.triage_contract(t) for t in texts]
     assert triager.triage_contracts([]) == []
+
+
+def test_a_person_typing_at_a_terminal_gets_each_answer_before_the_next_line() -> None:
+    """Batches and workers are for files and pipes: at a terminal the answer to a line comes at once."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    primary, secondary = pty.openpty()
+    intake = Path(sys.executable).parent / "intake"
+    proc = subprocess.Popen(
+        [str(intake), "triage", "--pack", "demo"], stdin=secondary, stdout=subprocess.PIPE, cwd=ROOT
+    )
+    os.close(secondary)
+    try:
+        os.write(primary, "家賃が払えません\n".encode())
+        assert proc.stdout is not None
+        ready, _, _ = select.select(
+            [proc.stdout], [], [], 60
+        )  # generous: start-up, not speed, is measured here
+        assert ready, "no answer while the terminal is still open"
+        answer = json.loads(proc.stdout.readline())
+        assert answer["text"] == "家賃が払えません" and "困窮" in answer["fields"]
+    finally:
+        os.write(primary, b"\x04")  # end of input
+        proc.wait(timeout=60)
+        os.close(primary)
