@@ -51,7 +51,7 @@ class BigramPrefilter:
     kind = "bigram"
 
     def __init__(self, patterns: Sequence[str], ids: Sequence[int] | None = None) -> None:
-        self._always: set[int] = set()
+        always: set[int] = set()
         self._by_key: dict[str, set[int]] = {}  # a first character or a required bigram → pattern ids
         # the pattern's other required parts: it runs only when the message holds a string of each of them too
         self._more_parts: dict[int, tuple[frozenset[str], ...]] = {}
@@ -60,19 +60,19 @@ class BigramPrefilter:
             starts = required_bigrams(pat) or prefixes(pat) or first_chars(pat)
             self._more_parts[pid] = tuple(p for p in parts if p != starts)
             if starts is None:
-                self._always.add(pid)
+                always.add(pid)
                 continue
             for start in starts:
                 self._by_key.setdefault(start, set()).add(pid)
         self._keys = frozenset(self._by_key)
-        self._always_set = frozenset(self._always)
+        self._always = frozenset(always)
         self.empty = not self._more_parts
 
     def candidates(self, norm: str, bigrams: Sequence[str] | None = None) -> list[int]:
         grams = set(norm)
         grams.update(map(str.__add__, norm, norm[1:]) if bigrams is None else bigrams)
         by_key = self._by_key
-        found = self._always_set.union(*[by_key[k] for k in self._keys.intersection(grams)])
+        found = self._always.union(*[by_key[k] for k in self._keys.intersection(grams)])
         more_parts = self._more_parts
         out = []
         for pid in sorted(found):
@@ -117,27 +117,31 @@ def build(patterns: Sequence[str], cache_dir: Path | None = None) -> Prefilter:
         return BigramPrefilter(patterns)
     loose = [loosen(p) for p in patterns]
     target = cache_dir / f"patterns-{_cache_key(loose)}.pickle" if cache_dir is not None else None
-    cached = load_pickled(target, tuple) if target is not None else None
-    database = None
-    refused: tuple[int, ...] = ()
-    if cached is not None and len(cached) == 2:
-        blob, refused = cached
-        try:
-            database = _hs.loadb(blob, _hs.HS_MODE_BLOCK)
-        except _hs.error:  # another Hyperscan version or CPU: compile again
-            database = None
-    rest = BigramPrefilter([patterns[i] for i in refused], refused)
-    if database is not None:
-        try:
-            return HyperscanPrefilter(database, rest)
-        except _hs.error:  # a database built for another CPU (a cache folder shared between machines)
-            pass
+    if target is not None:
+        cached = _from_cache(target, patterns)
+        if cached is not None:
+            return cached
     database, refused = _compile(loose)
     if database is None:
         return BigramPrefilter(patterns)
     if target is not None:
         store_pickled(target, (_hs.dumpb(database), refused))
     return HyperscanPrefilter(database, BigramPrefilter([patterns[i] for i in refused], refused))
+
+
+def _from_cache(target: Path, patterns: Sequence[str]) -> HyperscanPrefilter | None:
+    """The database compiled earlier for these very patterns, or None (missing, broken, or for another Hyperscan
+    version or CPU: a cache folder shared between machines)."""
+    cached = load_pickled(target, tuple)
+    if cached is None or len(cached) != 2:
+        return None
+    blob, refused = cached
+    try:
+        return HyperscanPrefilter(
+            _hs.loadb(blob, _hs.HS_MODE_BLOCK), BigramPrefilter([patterns[i] for i in refused], refused)
+        )
+    except (_hs.error, TypeError, IndexError):
+        return None
 
 
 def loosen(pattern: str) -> str:
