@@ -1,7 +1,8 @@
 """Text normalisation before tokenising, keeping a map back to the resident's original characters.
 
 Steps, one character at a time so that every normalised character knows where it came from:
-control characters and emoji become a space, NFKC unifies widths (ｶﾞ → ガ, ＡＢＣ → abc), ASCII is lower-cased,
+control characters and emoji become a space, except the few emoji that stand for a thing (🔪 刃物, 💊 薬,
+🍚 ご飯…), which become that word, since residents write 「💊いっぱい飲んだ」 for the word; NFKC unifies widths (ｶﾞ → ガ, ＡＢＣ → abc), ASCII is lower-cased,
 and runs of repeated marks (！！！, ーーー, ……) shrink to one.
 """
 
@@ -15,6 +16,32 @@ from dataclasses import dataclass
 _REPEATABLE = frozenset("!?！？。、.,・…ー~〜～wｗ笑")
 _DAKUTEN = frozenset("\u3099\u309a")
 _DROP = frozenset("\u200b\u200c\u200d\u2060\ufeff")  # zero-width characters (emoji joiners…)
+# Emoji that residents put in place of a word, read as that word. Only objects whose meaning does not depend on
+# tone: faces and hands stay blank (😭 is grief or laughter, 💀 is slang for "so tired").
+EMOJI_WORDS = {
+    "🔪": "刃物",
+    "🗡": "刃物",
+    "🩸": "血",
+    "💊": "薬",
+    "💉": "注射",
+    "🪢": "ロープ",
+    "🚑": "救急車",
+    "🏥": "病院",
+    "🍚": "ご飯",
+    "🍙": "おにぎり",
+    "🍞": "パン",
+    "💰": "お金",
+    "💸": "お金",
+    "💴": "お金",
+    "👶": "赤ちゃん",
+    "🍼": "ミルク",
+    "👴": "おじいさん",
+    "👵": "おばあさん",
+    "♿": "車いす",
+    "🦽": "車いす",
+    "🦼": "車いす",
+    "🏫": "学校",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +136,19 @@ class _Builder:
         self.ends.append(b)
         self.last = ch
 
+    def emoji(self, run: str, a: int) -> None:
+        """A run of emoji and control characters: a blank, or the words of the emoji that stand for one."""
+        for i, ch in enumerate(run, a):
+            word = EMOJI_WORDS.get(ch)
+            if word is None:
+                if self.last != " " or not self.ends:
+                    self.one(" ", i, i + 1)
+                else:
+                    self.ends[-1] = i + 1
+                continue
+            for w in word:
+                self.one(w, i, i + 1)
+
     def chars(self, text: str, a: int, b: int) -> None:
         cache = _CACHE
         for i in range(a, b):
@@ -143,7 +183,7 @@ def _normalize_segments(text: str) -> Normalized:
     for m in _SPECIAL.finditer(text):
         out.plain(text, pos, m.start())
         if m.group("drop") is not None:
-            out.one(" ", m.start(), m.end())
+            out.emoji(m.group("drop"), m.start())
         elif m.group("rep") is not None:
             mapped = _map_char(m.group(3))
             out.one(mapped or " ", m.start(), m.end())

@@ -101,6 +101,28 @@ def test_evidence_offsets_point_into_the_original_text(triager: Triager) -> None
     assert text[adhd.start : adhd.end] == "ＡＤＨＤ"
 
 
+@pytest.mark.parametrize(
+    ("text", "kind", "emoji"),
+    [
+        ("💊ぜんぶのんだ", CrisisKind.SUICIDE, "💊"),
+        ("🍚もう3日たべてない", CrisisKind.NO_FOOD, "🍚"),
+    ],
+)
+def test_an_emoji_that_stands_for_a_word_is_read_as_it(
+    triager: Triager, text: str, kind: CrisisKind, emoji: str
+) -> None:
+    r = triager.triage(text)
+    assert kind in r.crisis_kinds
+    assert any(e.surface.startswith(emoji) for e in r.evidence), "staff see the emoji as the evidence"
+
+
+def test_faces_stay_blank() -> None:
+    from triage.normalize import normalize
+
+    assert normalize("つらい😭😭").text == "つらい "
+    assert normalize("💊😭").text == "薬 "
+
+
 def test_contract_dict_shape(triager: Triager) -> None:
     d = triager.triage("母の物忘れがひどい").contract_dict()
     assert {"text", "fields", "complex", "crisis", "out_of_scope", "evidence"} <= set(d)
