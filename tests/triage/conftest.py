@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,24 @@ from triage import Triager
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
+
+
+@pytest.fixture(scope="session")
+def labelled_texts() -> list[str]:
+    """Every labelled message we have: the training situations, the blind batches and dev (when present)."""
+    files = [
+        *sorted((KNOWLEDGE / "_common" / "triage" / "examples").glob("*.jsonl")),
+        *sorted((ROOT / "tests" / "triage" / "data").glob("*.jsonl")),
+    ]
+    dev = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+    if dev.exists():
+        files.append(dev)
+    return [
+        json.loads(line)["text"]
+        for path in files
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 @pytest.fixture(scope="session")

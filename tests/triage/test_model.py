@@ -128,20 +128,12 @@ def test_a_broken_training_file_is_reported_by_file_and_line(tmp_path: Path) -> 
     assert "介譲" in messages and "not JSON" in messages and "out_of_scope" in messages
 
 
-def test_the_speed_gate_changes_no_decision(triager: Triager, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_speed_gate_changes_no_decision(
+    triager: Triager, labelled_texts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The model is skipped where it could not change the outcome (model.needed); on the labelled messages we have
     (training examples and every blind batch) skipping changes nothing but, rarely, a model crisis without a cue."""
-    import json
-
-    texts = [
-        json.loads(line)["text"]
-        for path in (
-            KNOWLEDGE / "_common" / "triage" / "examples" / "situations.jsonl",
-            *sorted((Path(__file__).parent / "data").glob("*.jsonl")),
-        )
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    texts = labelled_texts
 
     def decision(r: TriageResult) -> tuple[object, ...]:
         return (tuple(r.fields), r.crisis, tuple(r.crisis_kinds), r.out_of_scope)

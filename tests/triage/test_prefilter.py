@@ -3,7 +3,6 @@ as if every pattern ran: with Hyperscan, with the pure-Python bigram index, and 
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -17,21 +16,6 @@ from triage.normalize import normalize
 ROOT = Path(__file__).resolve().parents[2]
 TRIAGE = ROOT / "knowledge" / "_common" / "triage"
 needs_hyperscan = pytest.mark.skipif(prefilter._hs is None, reason="hyperscan wheel not installed here")
-
-
-def _texts() -> list[str]:
-    """Every labelled message we have: training situations, the blind batches and dev."""
-    files = [
-        *sorted((TRIAGE / "examples").glob("*.jsonl")),
-        *sorted((ROOT / "tests/triage/data").glob("*.jsonl")),
-    ]
-    dev = ROOT.parent / "shared" / "eval" / "dev.jsonl"
-    if dev.exists():
-        files.append(dev)
-    out = []
-    for f in files:
-        out.extend(json.loads(x)["text"] for x in f.read_text(encoding="utf-8").splitlines() if x.strip())
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -54,25 +38,29 @@ def _assert_superset(pf: prefilter.Prefilter, patterns: list[str], texts: list[s
 
 @needs_hyperscan
 def test_hyperscan_names_every_pattern_that_matches_any_labelled_message(
-    triager: Triager, patterns: list[str]
+    triager: Triager, patterns: list[str], labelled_texts: list[str]
 ) -> None:
     pf = triager._prefilter  # built as the product builds it (and cached for the other tests)
     assert pf.kind == "hyperscan"
-    assert _assert_superset(pf, patterns, _texts()) > 2000  # the messages do exercise the patterns
+    assert _assert_superset(pf, patterns, labelled_texts) > 2000  # the messages do exercise the patterns
 
 
-def test_bigram_index_names_every_pattern_that_matches_any_labelled_message(patterns: list[str]) -> None:
+def test_bigram_index_names_every_pattern_that_matches_any_labelled_message(
+    patterns: list[str], labelled_texts: list[str]
+) -> None:
     pf = prefilter.BigramPrefilter(patterns)
-    assert _assert_superset(pf, patterns, _texts()) > 2000
+    assert _assert_superset(pf, patterns, labelled_texts) > 2000
 
 
 @needs_hyperscan
-def test_both_prefilters_give_the_same_triage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_both_prefilters_give_the_same_triage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, labelled_texts: list[str]
+) -> None:
     fast = Triager.load(ROOT / "knowledge", "demo", cache_dir=tmp_path)
     monkeypatch.setenv("INTAKE_TRIAGE_PREFILTER", "bigram")
     plain = Triager.load(ROOT / "knowledge", "demo", cache_dir=tmp_path)
     assert (fast._prefilter.kind, plain._prefilter.kind) == ("hyperscan", "bigram")
-    for text in _texts()[::3]:
+    for text in labelled_texts[::3]:
         assert fast.triage_contract(text) == plain.triage_contract(text), text[:40]
 
 
@@ -140,13 +128,15 @@ def test_a_loosened_pattern_matches_wherever_the_pattern_does(text: str) -> None
 
 
 @needs_hyperscan
-def test_threads_scan_at_once_with_their_own_scratch_space(triager: Triager) -> None:
+def test_threads_scan_at_once_with_their_own_scratch_space(
+    triager: Triager, labelled_texts: list[str]
+) -> None:
     """The server triages on several threads; Hyperscan forbids two scans sharing a scratch space."""
     from concurrent.futures import ThreadPoolExecutor
 
     pf = triager._prefilter
     assert pf.kind == "hyperscan"
-    texts = [normalize(t).text for t in _texts()[:400]]
+    texts = [normalize(t).text for t in labelled_texts[:400]]
     want = [pf.candidates(t) for t in texts]
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(pf.candidates, texts * 4))
