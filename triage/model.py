@@ -147,17 +147,22 @@ def _invalid(row: object) -> str:
 
 
 # -- features -------------------------------------------------------------------------------------------------
-def features(norm: str, lemmas: Sequence[str], bigrams: Sequence[str] | None = None) -> set[str]:
+def features(
+    norm: str,
+    lemmas: Sequence[str],
+    bigrams: Sequence[str] | None = None,
+    trigrams: Sequence[str] | None = None,
+) -> set[str]:
     """Character bi- and trigrams of the normalised text and lemma uni/bigrams (prefixed with a separator); built
-    with C-level maps (a few µs for a LINE message). ``bigrams``: the text's character bigrams when the caller has
-    them already.
+    with C-level maps (a few µs for a LINE message). ``bigrams``, ``trigrams``: the text's character n-grams when
+    the caller has them already.
 
     Single characters are not features: on blind batches they only added false crises (「ぇ」「手」「円」 pushed the
     crisis head) and cost a third of the scoring time; bi- and trigrams carry what they knew."""
     if bigrams is None:
         bigrams = list(map(str.__add__, norm, norm[1:]))
     feats = set(bigrams)
-    feats.update(map(str.__add__, bigrams, norm[2:]))
+    feats.update(map(str.__add__, bigrams, norm[2:]) if trigrams is None else trigrams)
     marked = list(map(_LEMMA.__add__, lemmas))
     feats.update(marked)
     feats.update(map(str.__add__, marked, marked[1:]))
@@ -176,22 +181,22 @@ class Model:
     crisis_packed: dict[
         str, int
     ]  # feature → the crisis head's weight in fixed point and a count of 1 (small ints)
-    # Character n-grams that push the crisis head up strongly, by their first two characters: a message with none
-    # of them cannot reach the crisis threshold in practice, so the model is not run on it when nothing else could
-    # change (see :func:`needed`). A set lookup of the message's bigrams instead of a regex of every cue.
-    crisis_cues: dict[str, tuple[str, ...]] | None = None
+    # Character n-grams (bi- and trigrams, like every character feature) that push the crisis head up strongly: a
+    # message with none of them cannot reach the crisis threshold in practice, so the model is not run on it when
+    # nothing else could change (see :func:`needed`). Two set lookups of the message's n-grams, not a regex.
+    crisis_cues: frozenset[str] | None = None
 
-    def has_crisis_cue(self, norm: str, bigrams: Sequence[str] | None = None) -> bool:
+    def has_crisis_cue(
+        self, norm: str, bigrams: Sequence[str] | None = None, trigrams: Sequence[str] | None = None
+    ) -> bool:
         cues = self.crisis_cues
         if cues is None:
             return True
         if bigrams is None:
             bigrams = list(map(str.__add__, norm, norm[1:]))
-        for head in cues.keys() & bigrams:
-            for cue in cues[head]:
-                if len(cue) == 2 or cue in norm:
-                    return True
-        return False
+        if not cues.isdisjoint(bigrams):
+            return True
+        return not cues.isdisjoint(map(str.__add__, bigrams, norm[2:]) if trigrams is None else trigrams)
 
     @classmethod
     def train(cls, docs: Sequence[tuple[set[str], tuple[bool, ...]]], alpha: float = ALPHA) -> Model:
@@ -228,11 +233,10 @@ class Model:
         table = {f: tuple(w[f] for w in weights) for f in vocab}
         # a field never overflows, even when every feature is present
         bits = _BITS + max(1, len(vocab)).bit_length()
-        by_head: dict[str, list[str]] = {}
-        for f, ws in table.items():
-            if not f.startswith(_LEMMA) and ws[_CRISIS] >= CUE_WEIGHT:
-                by_head.setdefault(f[:2], []).append(f)
-        cues = {head: tuple(sorted(fs, key=len)) for head, fs in sorted(by_head.items())} or None
+        cues = (
+            frozenset(f for f, ws in table.items() if not f.startswith(_LEMMA) and ws[_CRISIS] >= CUE_WEIGHT)
+            or None
+        )
         packed = {f: _pack(ws, bits) for f, ws in table.items()}
         crisis_packed = {f: _pack(ws[_CRISIS : _CRISIS + 1], bits) for f, ws in table.items()}
         return cls(table, bias, packed, bits, crisis_packed, cues)
@@ -335,7 +339,12 @@ class Span(Protocol):
 
 
 def needed(
-    model: Model, out: Outcome, norm: str, field_threshold: float, bigrams: Sequence[str] | None = None
+    model: Model,
+    out: Outcome,
+    norm: str,
+    field_threshold: float,
+    bigrams: Sequence[str] | None = None,
+    trigrams: Sequence[str] | None = None,
 ) -> bool:
     """Whether the model could change the rules' outcome: out of scope, no field (or only the crisis
     placeholder), a weak field, or no crisis yet and a crisis cue in the text. Most messages need none of it,
@@ -344,7 +353,7 @@ def needed(
         return True
     if out.crisis:
         return False
-    return model.has_crisis_cue(norm, bigrams)
+    return model.has_crisis_cue(norm, bigrams, trigrams)
 
 
 def _fields_open(out: Outcome, field_threshold: float) -> bool:
@@ -379,9 +388,14 @@ def combine(
 ) -> None:
     """Fold the model into the rules' outcome, in place: crisis = rules OR model; a field the model is confident
     about when the rules found none or only weak evidence; out of scope only when the model sees no concern."""
-    if not norm.strip() or not needed(model, out, norm, field_threshold, bigrams):
+    if not norm.strip():
         return
-    feats = features(norm, lemmas, bigrams)
+    if bigrams is None:
+        bigrams = list(map(str.__add__, norm, norm[1:]))
+    trigrams = list(map(str.__add__, bigrams, norm[2:]))  # for the cue gate and the features alike
+    if not needed(model, out, norm, field_threshold, bigrams, trigrams):
+        return
+    feats = features(norm, lemmas, bigrams, trigrams)
     if not out.crisis and not _fields_open(out, field_threshold):
         # the rules found fields, none weak, and no crisis: only the crisis head matters, and it rarely fires
         p = model.crisis_probability(feats)
