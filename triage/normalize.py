@@ -139,14 +139,7 @@ class _Builder:
     def emoji(self, run: str, a: int) -> None:
         """A run of emoji and control characters: a blank, or the words of the emoji that stand for one."""
         for i, ch in enumerate(run, a):
-            word = EMOJI_WORDS.get(ch)
-            if word is None:
-                if self.last != " " or not self.ends:
-                    self.one(" ", i, i + 1)
-                else:
-                    self.ends[-1] = i + 1
-                continue
-            for w in word:
+            for w in EMOJI_WORDS.get(ch, " "):
                 self.one(w, i, i + 1)
 
     def chars(self, text: str, a: int, b: int) -> None:
