@@ -2,8 +2,8 @@
 
 Steps, one character at a time so that every normalised character knows where it came from:
 control characters and emoji become a space, except the few emoji that stand for a thing (🔪 刃物, 💊 薬,
-🍚 ご飯…), which become that word, since residents write 「💊いっぱい飲んだ」 for the word; NFKC unifies widths (ｶﾞ → ガ, ＡＢＣ → abc), ASCII is lower-cased,
-and runs of repeated marks (！！！, ーーー, ……) shrink to one.
+🍚 ご飯…), which become that word, since residents write 「💊いっぱい飲んだ」 for the word; NFKC unifies widths
+(ｶﾞ → ガ, ＡＢＣ → abc), ASCII is lower-cased, and runs of repeated marks (！！！, ーーー, ……) shrink to one.
 """
 
 from __future__ import annotations
