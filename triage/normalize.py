@@ -101,8 +101,41 @@ def normalize(text: str) -> Normalized:
     if text and not text[0].isspace() and _SPECIAL.search(text) is None:
         fast = unicodedata.normalize("NFKC", text).lower()
         if len(fast) == len(text):
+            if _HIRAGANA.search(fast) is None:
+                fast = katakana_style(fast)
             return Normalized(fast, None, None)
-    return _normalize_segments(text)
+    out = _normalize_segments(text)
+    if _HIRAGANA.search(out.text) is None:
+        styled = katakana_style(out.text)
+        if styled is not out.text:
+            return Normalized(styled, out.starts, out.ends)
+    return out
+
+
+_HIRAGANA = re.compile("[\u3041-\u3096]")
+_KATAKANA_RUN = re.compile("[\u30a1-\u30f6\u30fc]+")
+# In a loanword, not in okurigana or particles: the long-vowel mark and small vowels (サービス, ヘルパー, デイ…).
+_LOANWORD_MARKS = frozenset("ーァィゥェォヮヵヶヴ")
+
+
+def _is_kanji(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or ch == "々"
+
+
+def katakana_style(text: str) -> str:
+    """カタカナ交じり文 (「妻ニ先立タレ一人デ居リマス」, how some of the oldest residents write, with no hiragana at
+    all) with its okurigana and particles in hiragana, so that Sudachi reads 先立たれ・居ります instead of unknown
+    pieces; loanwords (runs with ー or small vowels: サービス, ヘルパー) stay. One character for one, so offsets
+    hold. A text with hiragana, or with fewer than two katakana runs right after a kanji, is returned as it is
+    (the same object)."""
+    runs = [m for m in _KATAKANA_RUN.finditer(text) if _LOANWORD_MARKS.isdisjoint(m.group())]
+    if sum(1 for m in runs if m.start() > 0 and _is_kanji(text[m.start() - 1])) < 2:
+        return text
+    chars = list(text)
+    for m in runs:
+        for i in range(m.start(), m.end()):
+            chars[i] = chr(ord(chars[i]) - 0x60)
+    return "".join(chars)
 
 
 class _Builder:

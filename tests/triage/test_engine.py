@@ -123,6 +123,33 @@ def test_faces_stay_blank() -> None:
     assert normalize("💊😭").text == "薬 "
 
 
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("モウ生キテ居ル意味ガ無イ　死ンデシマヒタイ", CrisisKind.SUICIDE),
+        ("主人ガ酒ヲ飲ムト暴レマス　今モ包丁ヲ持ツテ怒鳴ツテ居マス", CrisisKind.VIOLENCE),
+        ("三日何モ食ベテ居リマセン　金ガ有リマセン", CrisisKind.NO_FOOD),
+    ],
+)
+def test_old_katakana_style_is_read_like_hiragana(triager: Triager, text: str, kind: CrisisKind) -> None:
+    """カタカナ交じり文 of the oldest residents: Sudachi cannot read 生キテ or 食ベテ, so okurigana and particles become
+    hiragana first; the evidence still points at the resident's own katakana."""
+    r = triager.triage(text)
+    assert kind in r.crisis_kinds
+    assert all(text[e.start : e.end] == e.surface for e in r.evidence if e.surface)
+    assert any(any("\u30a1" <= c <= "\u30f6" for c in e.surface) for e in r.evidence)
+
+
+def test_katakana_style_keeps_loanwords_and_ordinary_texts() -> None:
+    from triage.normalize import katakana_style, normalize
+
+    assert normalize("私ハ八十才デス ヘルパーサンモ来マセン").text.startswith("私は八十才です ヘルパー")
+    ordinary = "介護サービスと障害福祉サービスの申請"  # one okurigana-like run at most, and loanwords
+    assert katakana_style(ordinary) is ordinary
+    assert normalize("テスト").text == "テスト"
+    assert normalize("母ハもう年です").text == "母ハもう年です", "a text with hiragana is not old style"
+
+
 def test_contract_dict_shape(triager: Triager) -> None:
     d = triager.triage("母の物忘れがひどい").contract_dict()
     assert {"text", "fields", "complex", "crisis", "out_of_scope", "evidence"} <= set(d)
