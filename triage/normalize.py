@@ -123,13 +123,19 @@ def _is_kanji(ch: str) -> bool:
 
 
 def katakana_style(text: str) -> str:
-    """カタカナ交じり文 (「妻ニ先立タレ一人デ居リマス」, how some of the oldest residents write, with no hiragana at
-    all) with its okurigana and particles in hiragana, so that Sudachi reads 先立たれ・居ります instead of unknown
-    pieces; loanwords (runs with ー or small vowels: サービス, ヘルパー) stay. One character for one, so offsets
-    hold. A text with hiragana, or with fewer than two katakana runs right after a kanji, is returned as it is
-    (the same object)."""
+    """A text written in katakana instead of hiragana, with its okurigana and particles in hiragana, so that
+    Sudachi reads it: カタカナ交じり文 (「妻ニ先立タレ一人デ居リマス」, how some of the oldest residents write) and
+    kana typed as katakana only (「ムスコニ　タタカレテ　イタイ」). Loanwords (runs with ー or small vowels: サービス,
+    ヘルパー) stay. One character for one, so offsets hold. Only a text with no hiragana and at least two katakana
+    runs right after a kanji (or, with no kanji at all, two runs of six letters or more together) is changed;
+    any other is returned as it is (the same object)."""
     runs = [m for m in _KATAKANA_RUN.finditer(text) if _LOANWORD_MARKS.isdisjoint(m.group())]
-    if sum(1 for m in runs if m.start() > 0 and _is_kanji(text[m.start() - 1])) < 2:
+    if len(runs) < 2:
+        return text
+    if any(map(_is_kanji, text)):
+        if sum(1 for m in runs if m.start() > 0 and _is_kanji(text[m.start() - 1])) < 2:
+            return text
+    elif sum(m.end() - m.start() for m in runs) < 6:
         return text
     chars = list(text)
     for m in runs:

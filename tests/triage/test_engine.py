@@ -129,11 +129,12 @@ def test_faces_stay_blank() -> None:
         ("モウ生キテ居ル意味ガ無イ　死ンデシマヒタイ", CrisisKind.SUICIDE),
         ("主人ガ酒ヲ飲ムト暴レマス　今モ包丁ヲ持ツテ怒鳴ツテ居マス", CrisisKind.VIOLENCE),
         ("三日何モ食ベテ居リマセン　金ガ有リマセン", CrisisKind.NO_FOOD),
+        ("ムスコニ　タタカレテ　イタイ　タスケテ　78サイ", CrisisKind.ABUSE),  # kana typed as katakana only
     ],
 )
-def test_old_katakana_style_is_read_like_hiragana(triager: Triager, text: str, kind: CrisisKind) -> None:
-    """カタカナ交じり文 of the oldest residents: Sudachi cannot read 生キテ or 食ベテ, so okurigana and particles become
-    hiragana first; the evidence still points at the resident's own katakana."""
+def test_katakana_written_text_is_read_like_hiragana(triager: Triager, text: str, kind: CrisisKind) -> None:
+    """カタカナ交じり文 of the oldest residents and kana typed as katakana: Sudachi cannot read 生キテ or 食ベテ, so
+    okurigana and particles become hiragana first; the evidence still points at the resident's own katakana."""
     r = triager.triage(text)
     assert kind in r.crisis_kinds
     assert all(text[e.start : e.end] == e.surface for e in r.evidence if e.surface)
@@ -147,6 +148,7 @@ def test_katakana_style_keeps_loanwords_and_ordinary_texts() -> None:
     ordinary = "介護サービスと障害福祉サービスの申請"  # one okurigana-like run at most, and loanwords
     assert katakana_style(ordinary) is ordinary
     assert normalize("テスト").text == "テスト"
+    assert normalize("ケアマネ").text == "ケアマネ", "one katakana word is a word, not kana typed as katakana"
     assert normalize("母ハもう年です").text == "母ハもう年です", "a text with hiragana is not old style"
 
 
