@@ -2,7 +2,8 @@
 
 The rules (vocabulary and situation patterns) decide first; this model catches phrasings they do not know. It is
 trained at load time, deterministically, on the labelled sentences shipped in the knowledge files: every
-``<triage dir>/examples/*.jsonl`` (format of ``shared/eval/LABELS.md``) plus the ``examples:`` of the vocabulary.
+``<triage dir>/examples/**/*.jsonl`` (format of ``shared/eval/LABELS.md``: our own training situations, and the
+batches written blind once they were scored, ``examples/blind/``) plus the ``examples:`` of the vocabulary.
 Nothing is downloaded and nothing random is used, so the same files give the same weights.
 
 Features of a message: character bi- and trigrams of the normalised text, and lemma uni- and bigrams of the Sudachi
@@ -82,12 +83,13 @@ class Morpheme(Protocol):
 
 # -- reading the training files ------------------------------------------------------------------------------
 def example_files(dirs: Iterable[Path]) -> list[Path]:
-    """``examples/*.jsonl`` under each triage directory, in a fixed order."""
+    """``examples/**/*.jsonl`` under each triage directory (subfolders too: ``examples/blind/``), in a fixed
+    order."""
     out: list[Path] = []
     for d in dirs:
         folder = Path(d) / EXAMPLES_DIR
         if folder.is_dir():
-            out.extend(sorted(p for p in folder.glob("*.jsonl") if p.is_file()))
+            out.extend(sorted(p for p in folder.rglob("*.jsonl") if p.is_file()))
     return out
 
 

@@ -13,9 +13,10 @@ KNOWLEDGE = ROOT / "knowledge"
 
 @pytest.fixture(scope="session")
 def labelled_texts() -> list[str]:
-    """Every labelled message we have: the training situations, the blind batches and dev (when present)."""
+    """Every labelled message we have: the training situations, the blind batches (scored ones are training data in
+    examples/blind/, new ones wait in tests/triage/data/) and dev (when present)."""
     files = [
-        *sorted((KNOWLEDGE / "_common" / "triage" / "examples").glob("*.jsonl")),
+        *sorted((KNOWLEDGE / "_common" / "triage" / "examples").rglob("*.jsonl")),
         *sorted((ROOT / "tests" / "triage" / "data").glob("*.jsonl")),
     ]
     dev = ROOT.parent / "shared" / "eval" / "dev.jsonl"

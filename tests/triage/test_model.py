@@ -161,6 +161,20 @@ def test_the_speed_gate_changes_no_decision(
     assert len(differ) <= len(texts) // 200
 
 
+def test_training_files_in_a_subfolder_of_examples_count_too(tmp_path: Path) -> None:
+    """Batches written blind become training data in examples/blind/ once scored; a broken line there is named."""
+    shutil.copytree(KNOWLEDGE / "_common" / "triage", tmp_path / "_common" / "triage")
+    path = tmp_path / "_common" / "triage" / "examples" / "blind" / "zz-new.jsonl"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(
+        '{"id": "zz1", "text": "母の介護で仕事を辞めた", "fields": ["介護", "困窮"], "crisis": false, "out_of_scope": false}\n'
+        '{"id": "zz2", "text": "壊れた行", "fields": ["介護x"], "crisis": false, "out_of_scope": false}\n',
+        encoding="utf-8",
+    )
+    problems = Triager.check(tmp_path)
+    assert [(p.file, p.line) for p in problems] == [(str(path), 2)]
+
+
 def test_a_trained_model_is_reused_only_for_the_same_examples(tmp_path: Path, sudachi_cache: Path) -> None:
     """A cold start reuses the model trained on the very same examples (training is most of the start-up); an edit
     of the examples trains a new one, so a reused model never lags behind the knowledge files."""
