@@ -101,15 +101,10 @@ def normalize(text: str) -> Normalized:
     if text and not text[0].isspace() and _SPECIAL.search(text) is None:
         fast = unicodedata.normalize("NFKC", text).lower()
         if len(fast) == len(text):
-            if _HIRAGANA.search(fast) is None:
-                fast = katakana_style(fast)
-            return Normalized(fast, None, None)
+            return Normalized(katakana_style(fast), None, None)
     out = _normalize_segments(text)
-    if _HIRAGANA.search(out.text) is None:
-        styled = katakana_style(out.text)
-        if styled is not out.text:
-            return Normalized(styled, out.starts, out.ends)
-    return out
+    styled = katakana_style(out.text)
+    return out if styled is out.text else Normalized(styled, out.starts, out.ends)
 
 
 _HIRAGANA = re.compile("[\u3041-\u3096]")
@@ -129,6 +124,8 @@ def katakana_style(text: str) -> str:
     ヘルパー) stay. One character for one, so offsets hold. Only a text with no hiragana and at least two katakana
     runs right after a kanji (or, with no kanji at all, two runs of six letters or more together) is changed;
     any other is returned as it is (the same object)."""
+    if _HIRAGANA.search(text) is not None:
+        return text
     runs = [m for m in _KATAKANA_RUN.finditer(text) if _LOANWORD_MARKS.isdisjoint(m.group())]
     if len(runs) < 2:
         return text
@@ -137,11 +134,13 @@ def katakana_style(text: str) -> str:
             return text
     elif sum(m.end() - m.start() for m in runs) < 6:
         return text
-    chars = list(text)
+    out: list[str] = []
+    pos = 0
     for m in runs:
-        for i in range(m.start(), m.end()):
-            chars[i] = chr(ord(chars[i]) - 0x60)
-    return "".join(chars)
+        out += (text[pos : m.start()], kata_to_hira(m.group()))
+        pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
 
 
 class _Builder:

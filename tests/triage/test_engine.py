@@ -145,7 +145,7 @@ def test_katakana_style_keeps_loanwords_and_ordinary_texts() -> None:
     from triage.normalize import katakana_style, normalize
 
     assert normalize("私ハ八十才デス ヘルパーサンモ来マセン").text.startswith("私は八十才です ヘルパー")
-    ordinary = "介護サービスと障害福祉サービスの申請"  # one okurigana-like run at most, and loanwords
+    ordinary = "介護サービス　障害福祉サービス　申請"  # no hiragana, but only loanwords in katakana
     assert katakana_style(ordinary) is ordinary
     assert normalize("テスト").text == "テスト"
     assert normalize("ケアマネ").text == "ケアマネ", "one katakana word is a word, not kana typed as katakana"
