@@ -22,6 +22,7 @@ import json
 import math
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
@@ -202,36 +203,36 @@ class Model:
 
     @classmethod
     def train(cls, docs: Sequence[tuple[set[str], tuple[bool, ...]]], alpha: float = ALPHA) -> Model:
-        """Count once, deterministically (sorted features; no randomness)."""
-        df: dict[str, int] = {}
+        """Count once, deterministically (sorted features; no randomness). Each message's features are counted for
+        the heads it is labelled with only (C-level ``Counter.update``); a feature's count in a head's negatives is
+        its document frequency minus its count in the positives (exact integers, so the weights are the same)."""
+        df: Counter[str] = Counter()
         for feats, _ in docs:
-            for f in feats:
-                df[f] = df.get(f, 0) + 1
+            df.update(feats)
         vocab = sorted(f for f, n in df.items() if n >= MIN_DF)
         keep = frozenset(vocab)
+        positives: list[Counter[str]] = [Counter() for _ in HEADS]
+        n_pos = [0] * len(HEADS)
+        for feats, labels in docs:
+            kept = feats & keep
+            for h, on in enumerate(labels):
+                if on:
+                    positives[h].update(kept)
+                    n_pos[h] += 1
+        total = sum(df[f] for f in vocab)
         weights: list[dict[str, float]] = []
         bias: list[float] = []
         n_vocab = len(vocab)
         for h in range(len(HEADS)):
-            pos: dict[str, int] = {}
-            neg: dict[str, int] = {}
-            n_pos = 0
-            for feats, labels in docs:
-                counts = pos if labels[h] else neg
-                n_pos += labels[h]
-                for f in feats & keep:
-                    counts[f] = counts.get(f, 0) + 1
-            n_neg = len(docs) - n_pos
-            tot_pos = sum(pos.values()) + alpha * n_vocab
-            tot_neg = sum(neg.values()) + alpha * n_vocab
-            lp, ln = math.log(tot_pos), math.log(tot_neg)
+            pos = positives[h]
+            n_neg = len(docs) - n_pos[h]
+            in_pos = sum(pos.values())
+            lp = math.log(in_pos + alpha * n_vocab)
+            ln = math.log(total - in_pos + alpha * n_vocab)
             weights.append(
-                {
-                    f: math.log(pos.get(f, 0) + alpha) - lp - math.log(neg.get(f, 0) + alpha) + ln
-                    for f in vocab
-                }
+                {f: math.log(pos[f] + alpha) - lp - math.log(df[f] - pos[f] + alpha) + ln for f in vocab}
             )
-            bias.append(math.log((n_pos + 1) / (n_neg + 1)))
+            bias.append(math.log((n_pos[h] + 1) / (n_neg + 1)))
         table = {f: tuple(w[f] for w in weights) for f in vocab}
         # a field never overflows, even when every feature is present
         bits = _BITS + max(1, len(vocab)).bit_length()
