@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from triage import Triager
+from triage.model import example_files
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
@@ -16,7 +17,7 @@ def labelled_texts() -> list[str]:
     """Every labelled message we have: the training situations, the blind batches (scored ones are training data in
     examples/blind/, new ones wait in tests/triage/data/) and dev (when present)."""
     files = [
-        *sorted((KNOWLEDGE / "_common" / "triage" / "examples").rglob("*.jsonl")),
+        *example_files([KNOWLEDGE / "_common" / "triage"]),  # the files the model trains on
         *sorted((ROOT / "tests" / "triage" / "data").glob("*.jsonl")),
     ]
     dev = ROOT.parent / "shared" / "eval" / "dev.jsonl"
