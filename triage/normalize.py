@@ -230,8 +230,5 @@ def normalize_term(term: str) -> str:
     return normalize(term).text.strip()
 
 
-_HIRA_START, _KATA_START = 0x3041, 0x30A1
-
-
 def kata_to_hira(text: str) -> str:
     return "".join(chr(ord(c) - 0x60) if 0x30A1 <= ord(c) <= 0x30F6 else c for c in text)
