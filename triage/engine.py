@@ -15,7 +15,7 @@ from intake.yamlio import Problem
 from triage import lexicon, model, prefilter
 from triage.cache import prune_cache
 from triage.lexicon import Group, TriageKnowledgeError, Vocabulary
-from triage.normalize import Normalized, normalize, normalize_term
+from triage.normalize import Normalized, is_kanji, normalize, normalize_term
 from triage.sudachi import Analyzer, DictWord, build_user_dictionary, default_cache_dir, kana_spelling
 from triage.types import FIELD_ORDER, CrisisKind, Evidence, Field, TriageResult
 
@@ -42,7 +42,6 @@ _GLUE = frozenset(
     }
 )
 _DIGIT = re.compile(r"\d")
-_KANJI = re.compile(r"[\u4e00-\u9fff々]")
 _NOUNISH = ("名詞", "接尾辞", "接頭辞")
 
 # Ages: 「80歳の父」「70代男性」「母は87で」「90さなる」「80過ぎ」「生後4か月」 (older / child thresholds in settings).
@@ -543,7 +542,7 @@ def _user_words(vocab: Vocabulary, reader: Analyzer) -> list[DictWord]:
     for g in vocab.groups:
         for term in (*g.terms, *(t for part in g.all_of for t in part)):
             term_n = normalize_term(term)
-            if not _KANJI.search(term_n) or term_n in explicit:
+            if not any(map(is_kanji, term_n)) or term_n in explicit:
                 continue
             ms = list(tok.tokenize(term_n))
             if not ms or not all(m.part_of_speech()[0] in _NOUNISH for m in ms):

@@ -113,7 +113,8 @@ _KATAKANA_RUN = re.compile("[\u30a1-\u30f6\u30fc]+")
 _LOANWORD_MARKS = frozenset("ーァィゥェォヮヵヶヴ")
 
 
-def _is_kanji(ch: str) -> bool:
+def is_kanji(ch: str) -> bool:
+    """A kanji (CJK unified ideographs, extension A, 々): what okurigana follow and user-dictionary nouns contain."""
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or ch == "々"
 
 
@@ -129,8 +130,8 @@ def katakana_style(text: str) -> str:
     runs = [m for m in _KATAKANA_RUN.finditer(text) if _LOANWORD_MARKS.isdisjoint(m.group())]
     if len(runs) < 2:
         return text
-    if any(map(_is_kanji, text)):
-        if sum(1 for m in runs if m.start() > 0 and _is_kanji(text[m.start() - 1])) < 2:
+    if any(map(is_kanji, text)):
+        if sum(1 for m in runs if m.start() > 0 and is_kanji(text[m.start() - 1])) < 2:
             return text
     elif sum(m.end() - m.start() for m in runs) < 6:
         return text
