@@ -6,7 +6,7 @@ trained at load time, deterministically, on the labelled sentences shipped in th
 batches written blind once they were scored, ``examples/blind/``) plus the ``examples:`` of the vocabulary.
 Nothing is downloaded and nothing random is used, so the same files give the same weights.
 
-Features of a message: character bi- and trigrams of the normalised text, and lemma uni- and bigrams of the Sudachi
+Features of a message: character bi- and trigrams of the normalised text, and lemma uni-, bi- and trigrams of the Sudachi
 normalised forms the engine already has (the message is never tokenised twice). Heads: ``crisis`` and
 ``out_of_scope`` (binary) and the five fields (one-vs-rest). Each head scores a message with the naive Bayes
 log-count ratios of the features it contains (NBSVM's ``r``, without the SVM), divided by the square root of their
@@ -21,11 +21,12 @@ import hashlib
 import json
 import math
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import pairwise, repeat
 from pathlib import Path
 from typing import Protocol
 
@@ -56,6 +57,12 @@ SCOPE_THRESHOLD = (
 ALPHA = 0.25  # additive smoothing of the counts (cross-validated: 0.1–0.5 alike, 1.0 worse)
 MIN_DF = 1  # every n-gram seen in training counts (cross-validated: 2 or 3 lose crisis recall)
 TOP_EVIDENCE = 3  # n-grams named per label the model decided
+# A crisis told in one or two sentences of a longer message (「…申請の締切はいつですか。それと、もう終わりにします。」) is
+# scored on those sentences too: the rest of a long question pulls the whole-message score down. Each sentence and
+# each pair of adjacent sentences counts when its crisis probability reaches this (short parts score extreme, so a
+# surer threshold than the whole message's; chosen on blind batches, docs/triage.md "Statistical back-up").
+PART_THRESHOLD = 0.99
+_SENTENCE_END = re.compile(r"[。！？!?\n]+")
 # A character n-gram whose crisis log-count ratio is at least this is a crisis cue (the gate of :func:`needed`).
 # Chosen so that gating changes no field or scope decision on the training files and tests/triage/data/*.jsonl,
 # and withholds a model crisis only where no cue exists (checked by tests/triage/test_model.py); lower is safer
@@ -157,9 +164,14 @@ def features(
     bigrams: Sequence[str] | None = None,
     trigrams: Sequence[str] | None = None,
 ) -> set[str]:
-    """Character bi- and trigrams of the normalised text and lemma uni/bigrams (prefixed with a separator); built
+    """Character bi- and trigrams of the normalised text and lemma uni/bi/trigrams (prefixed with a separator); built
     with C-level maps (a few µs for a LINE message). ``bigrams``, ``trigrams``: the text's character n-grams when
     the caller has them already.
+
+    Lemma trigrams (「返す 為る 積もり」, 「誕生日 を 迎える」) carry a phrase across the words between: on blind batches,
+    each scored by a model trained only on what came before it, they caught 7 more of 128 crises at the 0.9
+    threshold for one more false alarm (docs/triage.md "Statistical back-up"); character 4-grams added little more
+    for twice the n-grams.
 
     Single characters are not features: on blind batches they only added false crises (「ぇ」「手」「円」 pushed the
     crisis head) and cost a third of the scoring time; bi- and trigrams carry what they knew."""
@@ -169,7 +181,9 @@ def features(
     feats.update(map(str.__add__, bigrams, norm[2:]) if trigrams is None else trigrams)
     marked = list(map(_LEMMA.__add__, lemmas))
     feats.update(marked)
-    feats.update(map(str.__add__, marked, marked[1:]))
+    pairs = list(map(str.__add__, marked, marked[1:]))
+    feats.update(pairs)
+    feats.update(map(str.__add__, pairs, marked[2:]))
     return feats
 
 
@@ -372,6 +386,44 @@ def _fields_open(out: Outcome, field_threshold: float) -> bool:
     return any(0.0 < scores.get(f, 0.0) < field_threshold for f in FIELDS if f not in out.fields)
 
 
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One sentence, or two adjacent ones, of a message: offsets in the normalised text, features, crisis probability."""
+
+    start: int
+    end: int
+    features: set[str]
+    probability: float
+
+
+def sentences(norm: str) -> list[tuple[int, int]]:
+    """Offsets of the sentences of a normalised text (split after 。！？ and line breaks; blank ones left out)."""
+    cuts = [0, *(m.end() for m in _SENTENCE_END.finditer(norm))]
+    if cuts[-1] < len(norm):
+        cuts.append(len(norm))
+    return [(a, b) for a, b in pairwise(cuts) if not norm[a:b].isspace()]
+
+
+def crisis_part(
+    model: Model, norm: str, morphemes: Sequence[Morpheme], lemmas: Sequence[str]
+) -> _Part | None:
+    """The sentence or pair of adjacent sentences with the highest crisis probability, when it reaches
+    ``PART_THRESHOLD`` and the message has two sentences or more; else None."""
+    spans = sentences(norm)
+    if len(spans) < 2:
+        return None
+    windows = spans + [(a[0], b[1]) for a, b in pairwise(spans)]
+    begins = [m.begin() for m in morphemes]
+    best: _Part | None = None
+    for a, b in windows:
+        part_lemmas = [x for x, at in zip(lemmas, begins, strict=True) if a <= at < b]
+        feats = features(norm[a:b], part_lemmas)
+        p = model.crisis_probability(feats)
+        if p >= PART_THRESHOLD and (best is None or p > best.probability):
+            best = _Part(a, b, feats, p)
+    return best
+
+
 def _crisis_threshold(out: Outcome) -> float:
     """A message the rules know as a town question or a greeting needs a surer model to become a crisis."""
     if out.scores.get("out_of_scope", 0.0) > 0:
@@ -400,19 +452,28 @@ def combine(
     if not needed(model, out, norm, field_threshold, bigrams, trigrams):
         return
     feats = features(norm, lemmas, bigrams, trigrams)
+    part: _Part | None = None  # the sentences that raised a crisis the whole message did not
     if not out.crisis and not _fields_open(out, field_threshold):
         # the rules found fields, none weak, and no crisis: only the crisis head matters, and it rarely fires
         p = model.crisis_probability(feats)
         out.scores["model:crisis"] = round(p, 4)
         if p < _crisis_threshold(out):
-            return
+            part = crisis_part(model, norm, morphemes, lemmas)
+            if part is None:
+                return
     probs, _known = model.probabilities(feats)
     out.scores["model:crisis"] = round(probs[_CRISIS], 4)
     added: list[tuple[str, int]] = []  # (label, head)
     crisis = out.crisis
-    if not crisis and probs[_CRISIS] >= _crisis_threshold(out):
-        crisis = out.crisis = True
-        added.append(("crisis", _CRISIS))
+    if not crisis:
+        whole = probs[_CRISIS] >= _crisis_threshold(out)
+        if not whole and part is None:
+            part = crisis_part(model, norm, morphemes, lemmas)
+        if whole or part is not None:
+            crisis = out.crisis = True
+            added.append(("crisis", _CRISIS))
+    if part is not None:
+        out.scores["model:crisis_part"] = round(part.probability, 4)
     field_probs = probs[1:_OOS]
     concern = crisis or (max(field_probs) >= SCOPE_THRESHOLD and probs[_OOS] < SCOPE_THRESHOLD)
     if out.out_of_scope:
@@ -445,8 +506,12 @@ def combine(
             out.scores[f"model:{h}"] = round(p, 4)
     present = model.known(feats) if added else []
     for label, head in added:
-        for feat, weight in model.top(head, present):
-            s, e, shown = _locate(feat, norm, morphemes, lemmas)
+        if head == _CRISIS and part is not None:  # name the n-grams of the sentences that decided
+            named, start, end = model.top(head, model.known(part.features)), part.start, part.end
+        else:
+            named, start, end = model.top(head, present), 0, len(norm)
+        for feat, weight in named:
+            s, e, shown = _locate(feat, norm, morphemes, lemmas, start, end)
             if s < 0:
                 continue
             a, b = span(s, e)
@@ -456,15 +521,23 @@ def combine(
 
 
 def _locate(
-    feat: str, norm: str, morphemes: Sequence[Morpheme], lemmas: Sequence[str]
+    feat: str,
+    norm: str,
+    morphemes: Sequence[Morpheme],
+    lemmas: Sequence[str],
+    start: int,
+    end: int,
 ) -> tuple[int, int, str]:
-    """Offsets in the normalised text of the first occurrence of an n-gram, and how to show it."""
+    """Offsets in the normalised text of the first occurrence of an n-gram within ``norm[start:end]``, and how to
+    show it."""
     if not feat.startswith(_LEMMA):
-        s = norm.find(feat)
+        s = norm.find(feat, start, end)
         return s, s + len(feat), feat
     parts = feat[1:].split(_LEMMA)
     n = len(parts)
     for i in range(len(lemmas) - n + 1):
+        if morphemes[i].begin() < start or morphemes[i + n - 1].end() > end:
+            continue
         if list(lemmas[i : i + n]) == parts:
             return morphemes[i].begin(), morphemes[i + n - 1].end(), " ".join(parts)
     return -1, -1, ""

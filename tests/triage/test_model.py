@@ -89,6 +89,53 @@ def test_model_evidence_carries_offsets_into_the_original_text(triager: Triager)
         assert ev.normalized
 
 
+# A long question about a form, with nothing alarming in it.
+FORM_QUESTION = (
+    "児童手当の現況届について質問です。今年から書類の出し方が変わったと聞きました。"
+    "郵送でも受け付けてもらえますか。締切はいつでしょうか。"
+)
+
+
+def test_a_crisis_told_in_one_sentence_of_a_long_question_is_found(triager: Triager) -> None:
+    """Danger mentioned in passing: the rest of the question pulls the whole-message score down, so the model scores
+    each sentence (and pair of sentences) too; the evidence points into the sentences that decided."""
+    text = FORM_QUESTION + UNSEEN_CRISIS + "。よろしくお願いします。"
+    kept = triager.model
+    try:
+        triager.model = None
+        assert not triager.triage(text).crisis, "the rules now know this phrasing: pick another for this test"
+    finally:
+        triager.model = kept
+    r = triager.triage(text)
+    _valid(r)
+    assert r.crisis and not r.out_of_scope
+    assert r.scores["model:crisis"] < model.CRISIS_THRESHOLD, (
+        "the whole message alone decides now: lengthen it"
+    )
+    assert r.scores["model:crisis_part"] >= model.PART_THRESHOLD
+    named = [ev for ev in r.evidence if ev.rule == "model:crisis"]
+    at = len(FORM_QUESTION)
+    assert named and all(at - 1 <= ev.start and ev.end <= at + len(UNSEEN_CRISIS) + 1 for ev in named)
+    # the question alone stays what it was
+    alone = triager.triage(FORM_QUESTION)
+    assert not alone.crisis and "model:crisis_part" not in alone.scores
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("", []),
+        ("一文だけ", ["一文だけ"]),
+        ("質問です。締切は？\nもう無理！！ ", ["質問です。", "締切は？\n", "もう無理！！", " "]),
+        ("a。\n\n。b", ["a。\n\n。", "b"]),
+    ],
+)
+def test_sentences_end_after_marks_and_line_breaks(text: str, want: list[str]) -> None:
+    spans = model.sentences(text)
+    assert [text[a:b] for a, b in spans] == [w for w in want if not w.isspace()]
+    assert all(a < b for a, b in spans)
+
+
 def test_the_model_keeps_town_questions_out_of_scope(triager: Triager) -> None:
     for text in ("ありがとうございました", "住民票を取りたいです", "燃えるごみの日はいつ？"):
         r = triager.triage(text)
