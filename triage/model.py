@@ -23,6 +23,7 @@ import math
 import os
 import re
 import sys
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -407,17 +408,19 @@ def sentences(norm: str) -> list[tuple[int, int]]:
 def crisis_part(
     model: Model, norm: str, morphemes: Sequence[Morpheme], lemmas: Sequence[str]
 ) -> _Part | None:
-    """The sentence or pair of adjacent sentences with the highest crisis probability, when it reaches
-    ``PART_THRESHOLD`` and the message has two sentences or more; else None."""
+    """The sentence or pair of adjacent sentences (「この世から消えたほうが早い。今夜そうする」) with the highest crisis
+    probability, when it reaches ``PART_THRESHOLD`` and the message has two sentences or more; else None. A part
+    without a crisis cue is not scored (the gate of :func:`needed`)."""
     spans = sentences(norm)
     if len(spans) < 2:
         return None
-    windows = spans + [(a[0], b[1]) for a, b in pairwise(spans)]
     begins = [m.begin() for m in morphemes]
     best: _Part | None = None
-    for a, b in windows:
-        part_lemmas = [x for x, at in zip(lemmas, begins, strict=True) if a <= at < b]
-        feats = features(norm[a:b], part_lemmas)
+    for a, b in spans + [(x[0], y[1]) for x, y in pairwise(spans)]:
+        piece = norm[a:b]
+        if not model.has_crisis_cue(piece):
+            continue
+        feats = features(piece, lemmas[bisect_left(begins, a) : bisect_left(begins, b)])
         p = model.crisis_probability(feats)
         if p >= PART_THRESHOLD and (best is None or p > best.probability):
             best = _Part(a, b, feats, p)
