@@ -228,6 +228,7 @@ def _case(
                 meeting_kind=MeetingKind.WITH_CONSENT,
                 meeting_name="重層的支援会議",
                 reason="複合",
+                created_at=_ago(resident_age),
             )
         )
     when = _ago(message_days_ago if message_days_ago is not None else resident_age)
