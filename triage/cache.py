@@ -31,9 +31,10 @@ def prune_cache(cache_dir: Path, pattern: str, keep: int = CACHE_KEEP) -> None:
 def load_pickled(target: Path, kind: type[T]) -> T | None:
     """The object :func:`store_pickled` wrote at ``target`` (by this same code, in the user's own cache folder),
     or None when it is missing, unreadable or not a ``kind``."""
+    # unpickling raises many kinds of errors (ImportError, IndexError, a class refusing its state): each is a miss
     try:
         cached = pickle.loads(target.read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
+    except Exception:
         return None
     return cached if isinstance(cached, kind) else None
 

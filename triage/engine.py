@@ -248,7 +248,7 @@ class Triager:
         outcomes: list[_Outcome | None] = [None] * len(texts)
         try:
             normalized = [normalize(t) for t in texts]
-            tokens = [self._tokens(nz.text) for nz in normalized]
+            tokens = [self.tokens(nz.text) for nz in normalized]
             staged = [self._rules(t, nz, tk) for t, nz, tk in zip(texts, normalized, tokens, strict=True)]
             for k, (out, stage) in enumerate(staged):
                 self._statistics(out, stage)
@@ -277,7 +277,7 @@ class Triager:
                 [(_HAZAMA, "rule", "", "", 0, 0, 0.0, "triage_error")],
             )
 
-    def _tokens(self, norm: str) -> _Tokens:
+    def tokens(self, norm: str) -> _Tokens:
         """Morphemes of the normalised text (blanks left out) and their lemmas (Sudachi normalised forms)."""
         if not norm:
             return [], []
@@ -353,7 +353,7 @@ class Triager:
 
     def _decide(self, text: str) -> _Outcome:
         nz = normalize(text)
-        out, staged = self._rules(text, nz, self._tokens(nz.text))
+        out, staged = self._rules(text, nz, self.tokens(nz.text))
         self._statistics(out, staged)
         return out
 

@@ -21,11 +21,12 @@ import hashlib
 import json
 import math
 import os
+import pickle
 import re
 import sys
-from bisect import bisect_left
+from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise, repeat
 from pathlib import Path
@@ -176,16 +177,52 @@ def features(
 
     Single characters are not features: on blind batches they only added false crises (「ぇ」「手」「円」 pushed the
     crisis head) and cost a third of the scoring time; bi- and trigrams carry what they knew."""
-    if bigrams is None:
-        bigrams = list(map(str.__add__, norm, norm[1:]))
-    feats = set(bigrams)
-    feats.update(map(str.__add__, bigrams, norm[2:]) if trigrams is None else trigrams)
-    marked = list(map(_LEMMA.__add__, lemmas))
-    feats.update(marked)
-    pairs = list(map(str.__add__, marked, marked[1:]))
-    feats.update(pairs)
-    feats.update(map(str.__add__, pairs, marked[2:]))
-    return feats
+    return Grams.of(norm, lemmas, bigrams, trigrams).features()
+
+
+@dataclass(frozen=True, slots=True)
+class Grams:
+    """A message's n-grams by position: ``bigrams[i]`` is ``norm[i:i+2]``, ``pairs[k]`` the lemmas k and k+1 (marked).
+    A sentence's features are slices of these lists (the same string objects, hashed once), not new strings."""
+
+    bigrams: Sequence[str]
+    trigrams: Sequence[str]
+    marked: list[str]  # lemma unigrams
+    pairs: list[str]
+    triples: list[str]
+
+    @classmethod
+    def of(
+        cls,
+        norm: str,
+        lemmas: Sequence[str],
+        bigrams: Sequence[str] | None = None,
+        trigrams: Sequence[str] | None = None,
+    ) -> Grams:
+        if bigrams is None:
+            bigrams = list(map(str.__add__, norm, norm[1:]))
+        if trigrams is None:
+            trigrams = list(map(str.__add__, bigrams, norm[2:]))
+        marked = list(map(_LEMMA.__add__, lemmas))
+        pairs = list(map(str.__add__, marked, marked[1:]))
+        return cls(bigrams, trigrams, marked, pairs, list(map(str.__add__, pairs, marked[2:])))
+
+    def features(self) -> set[str]:
+        feats = set(self.bigrams)
+        feats.update(self.trigrams, self.marked, self.pairs, self.triples)
+        return feats
+
+    def part(self, a: int, b: int, la: int, lb: int) -> set[str]:
+        """The features of ``norm[a:b]`` whose lemmas are ``lemmas[la:lb]``: exactly ``features(norm[a:b],
+        lemmas[la:lb])``."""
+        feats = set(self.bigrams[a : max(a, b - 1)])
+        feats.update(
+            self.trigrams[a : max(a, b - 2)],
+            self.marked[la:lb],
+            self.pairs[la : max(la, lb - 1)],
+            self.triples[la : max(la, lb - 2)],
+        )
+        return feats
 
 
 # -- the model ------------------------------------------------------------------------------------------------
@@ -193,9 +230,13 @@ def features(
 class Model:
     """Per head: the log-count ratio of every kept feature and the log prior ratio."""
 
-    table: dict[str, tuple[float, ...]]  # feature → its log-count ratio in every head (for the evidence)
+    # every kept feature's log-count ratio in every head, one row per feature in training order (for the evidence:
+    # 8 bytes a weight, where a dict of tuples of floats took 75 MB more)
+    ratios: array[float]
     bias: list[float]
-    packed: dict[str, int]  # feature → each head's weight in fixed point and a count of 1, in one integer
+    # feature → each head's weight in fixed point and a count of 1, in one integer; above those fields, the feature's
+    # row in ``ratios`` (sums never read it)
+    packed: dict[str, int]
     bits: int  # width of one field of ``packed``
     crisis_packed: dict[
         str, int
@@ -204,6 +245,41 @@ class Model:
     # message with none of them cannot reach the crisis threshold in practice, so the model is not run on it when
     # nothing else could change (see :func:`needed`). Two set lookups of the message's n-grams, not a regex.
     crisis_cues: frozenset[str] | None = None
+
+    def __getstate__(self) -> tuple[object, ...]:
+        """Pickled as columns (the features, then each dict's values, in training order) so that loading allocates
+        each column's objects one after another: the commonest n-grams' keys and weights end up side by side."""
+        keys = list(self.packed)
+        crisis_packed = self.crisis_packed
+        return (
+            keys,
+            list(self.packed.values()),
+            [crisis_packed[k] for k in keys],
+            self.ratios,
+            self.bias,
+            self.bits,
+            self.crisis_cues,
+        )
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        # a cache file written by other code (a half-finished upgrade, a folder shared between versions) is refused,
+        # and the model trained again (``load_pickled``)
+        if not isinstance(state, tuple) or len(state) != 7:
+            raise TypeError("not a model pickled by this version of triage/model.py")
+        keys, packed, crisis_packed, ratios, bias, bits, cues = state
+        if not (
+            isinstance(keys, list)
+            and isinstance(packed, list)
+            and isinstance(crisis_packed, list)
+            and isinstance(ratios, array)
+            and isinstance(bias, list)
+            and isinstance(bits, int)
+            and (cues is None or isinstance(cues, frozenset))
+        ):
+            raise TypeError("not a model pickled by this version of triage/model.py")
+        self.packed = dict(zip(keys, packed, strict=True))
+        self.crisis_packed = dict(zip(keys, crisis_packed, strict=True))
+        self.ratios, self.bias, self.bits, self.crisis_cues = ratios, bias, bits, cues
 
     def has_crisis_cue(
         self, norm: str, bigrams: Sequence[str] | None = None, trigrams: Sequence[str] | None = None
@@ -225,7 +301,9 @@ class Model:
         df: Counter[str] = Counter()
         for feats, _ in docs:
             df.update(feats)
-        vocab = sorted(f for f, n in df.items() if n >= MIN_DF)
+        # most frequent first: the order of the rows is also the order in which a cached model's strings and weights
+        # are laid out in memory (:meth:`__getstate__`), so the n-grams of nearly every message share cache lines
+        vocab = sorted((f for f, n in df.items() if n >= MIN_DF), key=lambda f: (-df[f], f))
         keep = frozenset(vocab)
         positives: list[Counter[str]] = [Counter() for _ in HEADS]
         n_pos = [0] * len(HEADS)
@@ -249,16 +327,16 @@ class Model:
                 {f: math.log(pos[f] + alpha) - lp - math.log(df[f] - pos[f] + alpha) + ln for f in vocab}
             )
             bias.append(math.log((n_pos[h] + 1) / (n_neg + 1)))
-        table = {f: tuple(w[f] for w in weights) for f in vocab}
+        rows = [tuple(w[f] for w in weights) for f in vocab]
         # a field never overflows, even when every feature is present
         bits = _BITS + max(1, len(vocab)).bit_length()
-        cues = (
-            frozenset(f for f, ws in table.items() if not f.startswith(_LEMMA) and ws[_CRISIS] >= CUE_WEIGHT)
-            or None
-        )
-        packed = {f: _pack(ws, bits) for f, ws in table.items()}
-        crisis_packed = {f: _pack(ws[_CRISIS : _CRISIS + 1], bits) for f, ws in table.items()}
-        return cls(table, bias, packed, bits, crisis_packed, cues)
+        crisis = weights[_CRISIS]
+        cues = frozenset(f for f in vocab if not f.startswith(_LEMMA) and crisis[f] >= CUE_WEIGHT) or None
+        row_at = bits * (len(HEADS) + 1)  # above every head's field and the count
+        packed = {f: _pack(ws, bits) | k << row_at for k, (f, ws) in enumerate(zip(vocab, rows, strict=True))}
+        crisis_packed = {f: _pack(ws[_CRISIS : _CRISIS + 1], bits) for f, ws in zip(vocab, rows, strict=True)}
+        ratios = array("d", [w for ws in rows for w in ws])
+        return cls(ratios, bias, packed, bits, crisis_packed, cues)
 
     def probabilities(self, feats: set[str]) -> tuple[list[float], int]:
         """Each head's probability and how many features the model knew. One dict lookup per feature and one
@@ -276,16 +354,42 @@ class Model:
             _sigmoid(b + (((total >> (bits * h)) & mask) - shift) * scale) for h, b in enumerate(self.bias)
         ], n
 
-    def crisis_probability(self, feats: set[str]) -> float:
+    def crisis_probability(self, feats: set[str], values: Mapping[str, int] | None = None) -> float:
         """The crisis head alone, exactly as :meth:`probabilities` computes it (same fixed-point weights), from a
-        sum of small integers instead of wide ones: what a message needs when only a crisis could change."""
-        total = sum(map(self.crisis_packed.get, feats, repeat(0)))
+        sum of small integers instead of wide ones: what a message needs when only a crisis could change.
+        ``values``: :meth:`crisis_values` of a message that holds ``feats`` (a small table, in the processor's
+        cache, instead of the model's)."""
+        return self._crisis_of(
+            sum(map((self.crisis_packed if values is None else values).get, feats, repeat(0)))
+        )
+
+    def crisis_from(self, values: Mapping[str, int]) -> float:
+        """The crisis probability of a whole message from its :meth:`crisis_values`."""
+        return self._crisis_of(sum(values.values()))
+
+    def _crisis_of(self, total: int) -> float:
+        """The crisis probability from a sum of packed crisis weights."""
         bits = self.bits
         n = total >> bits
         if not n:
             return _sigmoid(self.bias[_CRISIS])
         weight = (total & ((1 << bits) - 1)) - n * _OFFSET
         return _sigmoid(self.bias[_CRISIS] + weight * (1.0 / (math.sqrt(n) * _UNIT)))
+
+    def crisis_values(self, feats: Iterable[str]) -> dict[str, int]:
+        """Each feature's packed crisis weight (0 when unknown): the model's table cut down to one message, so that
+        its sentences are scored without going back to the 200,000-entry table."""
+        feats = list(feats)
+        return dict(zip(feats, map(self.crisis_packed.get, feats, repeat(0)), strict=True))
+
+    def has_crisis_cue_in(self, grams: Grams, a: int, b: int) -> bool:
+        """:meth:`has_crisis_cue` of ``norm[a:b]``, from the message's n-grams by position."""
+        cues = self.crisis_cues
+        if cues is None:
+            return True
+        return not cues.isdisjoint(grams.bigrams[a : max(a, b - 1)]) or not cues.isdisjoint(
+            grams.trigrams[a : max(a, b - 2)]
+        )
 
     def known(self, feats: Iterable[str]) -> list[str]:
         """The features the model has weights for."""
@@ -294,9 +398,14 @@ class Model:
 
     def top(self, head: int, present: Iterable[str], k: int = TOP_EVIDENCE) -> list[tuple[str, float]]:
         """The ``k`` present n-grams that pushed ``head`` up the most (longest first among equals)."""
-        table = self.table
-        ranked = sorted(((table[f][head], len(f), f) for f in present if table[f][head] > 0), reverse=True)
+        ratio = self.ratio
+        ranked = sorted(((w, len(f), f) for f in present if (w := ratio(f, head)) > 0), reverse=True)
         return [(f, wt) for wt, _n, f in _no_overlap(ranked, k)]
+
+    def ratio(self, feature: str, head: int) -> float:
+        """The log-count ratio of a known feature in one head."""
+        heads = len(self.bias)
+        return self.ratios[(self.packed[feature] >> (self.bits * (heads + 1))) * heads + head]
 
 
 # Fixed point for the packed sums: a weight w (clamped to ±127) becomes round(w·2^8) + 2^15, in [1, 2^16); each
@@ -406,25 +515,50 @@ def sentences(norm: str) -> list[tuple[int, int]]:
 
 
 def crisis_part(
-    model: Model, norm: str, morphemes: Sequence[Morpheme], lemmas: Sequence[str]
+    model: Model,
+    norm: str,
+    morphemes: Sequence[Morpheme],
+    lemmas: Sequence[str],
+    grams: Grams | None = None,
+    feats: set[str] | None = None,
+    values: dict[str, int] | None = None,
 ) -> _Part | None:
     """The sentence or pair of adjacent sentences (「この世から消えたほうが早い。今夜そうする」) with the highest crisis
     probability, when it reaches ``PART_THRESHOLD`` and the message has two sentences or more; else None. A part
-    without a crisis cue is not scored (the gate of :func:`needed`)."""
+    without a crisis cue is not scored (the gate of :func:`needed`). ``grams``, ``feats``, ``values``: the message's
+    :class:`Grams`, features and :meth:`Model.crisis_values`, when the caller has them (a part's features are
+    slices of the message's, scored on the message's own weights)."""
     spans = sentences(norm)
     if len(spans) < 2:
         return None
-    begins = [m.begin() for m in morphemes]
+    if grams is None:
+        grams = Grams.of(norm, lemmas)
+    # the first morpheme at or after each sentence boundary (a few begin() calls each, not one per morpheme)
+    first = {cut: _first_at(morphemes, cut) for cut in {x for span in spans for x in span}}
     best: _Part | None = None
     for a, b in spans + [(x[0], y[1]) for x, y in pairwise(spans)]:
-        piece = norm[a:b]
-        if not model.has_crisis_cue(piece):
+        if not model.has_crisis_cue_in(grams, a, b):
             continue
-        feats = features(piece, lemmas[bisect_left(begins, a) : bisect_left(begins, b)])
-        p = model.crisis_probability(feats)
+        if values is None:
+            values = model.crisis_values(grams.features() if feats is None else feats)
+        piece = grams.part(a, b, first[a], first[b])
+        p = model.crisis_probability(piece, values)
         if p >= PART_THRESHOLD and (best is None or p > best.probability):
-            best = _Part(a, b, feats, p)
+            best = _Part(a, b, piece, p)
     return best
+
+
+def _first_at(morphemes: Sequence[Morpheme], offset: int) -> int:
+    """Index of the first morpheme beginning at or after ``offset`` (a binary search: Sudachi's MorphemeList is not a
+    sequence ``bisect`` accepts)."""
+    lo, hi = 0, len(morphemes)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if morphemes[mid].begin() < offset:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def _crisis_threshold(out: Outcome) -> float:
@@ -454,14 +588,16 @@ def combine(
     trigrams = list(map(str.__add__, bigrams, norm[2:]))  # for the cue gate and the features alike
     if not needed(model, out, norm, field_threshold, bigrams, trigrams):
         return
-    feats = features(norm, lemmas, bigrams, trigrams)
+    grams = Grams.of(norm, lemmas, bigrams, trigrams)
+    feats = grams.features()
     part: _Part | None = None  # the sentences that raised a crisis the whole message did not
     if not out.crisis and not _fields_open(out, field_threshold):
         # the rules found fields, none weak, and no crisis: only the crisis head matters, and it rarely fires
-        p = model.crisis_probability(feats)
+        values = model.crisis_values(feats)  # the message's weights, for its sentences too
+        p = model.crisis_from(values)
         out.scores["model:crisis"] = round(p, 4)
         if p < _crisis_threshold(out):
-            part = crisis_part(model, norm, morphemes, lemmas)
+            part = crisis_part(model, norm, morphemes, lemmas, grams, feats, values)
             if part is None:
                 return
     probs, _known = model.probabilities(feats)
@@ -471,7 +607,7 @@ def combine(
     if not crisis:
         whole = probs[_CRISIS] >= _crisis_threshold(out)
         if not whole and part is None:
-            part = crisis_part(model, norm, morphemes, lemmas)
+            part = crisis_part(model, norm, morphemes, lemmas, grams, feats)
         if whole or part is not None:
             crisis = out.crisis = True
             added.append(("crisis", _CRISIS))
@@ -612,7 +748,14 @@ def for_vocabulary(vocab: Vocabulary, analyzer: Tokenizer, cache_dir: Path | Non
         return cached
     trained = train_samples(samples, featurizer(analyzer))
     store_pickled(target, trained)
-    return trained
+    # laid out in memory as every later start will load it (:meth:`Model.__getstate__`), not scattered by training
+    return _relaid(trained)
+
+
+def _relaid(trained: Model) -> Model:
+    copy = pickle.loads(pickle.dumps(trained, protocol=pickle.HIGHEST_PROTOCOL))
+    assert isinstance(copy, Model)
+    return copy
 
 
 def _cache_key(samples: Sequence[Sample], identity: str) -> str:

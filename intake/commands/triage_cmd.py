@@ -63,15 +63,22 @@ def _in_workers(
 ) -> None:
     """Batches of lines to ``workers`` forked processes (the loaded Triager and the Sudachi dictionary are
     inherited, not loaded again); answers are written in input order."""
+    import gc
     import multiprocessing
     from itertools import islice
 
     global _MANY
     _MANY = many
     batches = iter(lambda: list(islice(lines, _BATCH)), [])
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for chunk in pool.imap(_triage_batch, batches):
-            out.write(chunk)
+    # the loaded vocabulary and model (hundreds of MB of objects) move to the collector's permanent generation: the
+    # workers' collections then never walk them, and their pages stay shared with this process (copy-on-write)
+    gc.freeze()
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for chunk in pool.imap(_triage_batch, batches):
+                out.write(chunk)
+    finally:
+        gc.unfreeze()
 
 
 _BATCH = 500  # lines per task of a worker

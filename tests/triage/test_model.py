@@ -3,7 +3,10 @@ recall on phrasings the rules do not know, evidence with real offsets, any input
 
 from __future__ import annotations
 
+import pickle
 import shutil
+from bisect import bisect_left
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -35,7 +38,8 @@ def test_training_is_deterministic(triager: Triager) -> None:
     featurize = model.featurizer(triager.analyzer)
     a = model.train_samples(samples, featurize)
     b = model.train_samples(list(reversed(samples)), featurize)
-    assert a.table == b.table and a.bias == b.bias and a.packed == b.packed
+    assert a.ratios == b.ratios and a.bias == b.bias and a.packed == b.packed
+    assert list(a.packed) == list(b.packed)  # the same rows in the same order
     feats = featurize(UNSEEN_CRISIS)
     assert a.probabilities(feats)[0] == a.probabilities(set(sorted(feats, reverse=True)))[0]
 
@@ -119,6 +123,42 @@ def test_a_crisis_told_in_one_sentence_of_a_long_question_is_found(triager: Tria
     # the question alone stays what it was
     alone = triager.triage(FORM_QUESTION)
     assert not alone.crisis and "model:crisis_part" not in alone.scores
+
+
+def test_a_sentence_is_scored_on_slices_of_the_message(triager: Triager) -> None:
+    """Sentence scoring reads a sentence's n-grams off the message's, by position, and its weights off the message's
+    own small table: both must give exactly what scoring the sentence on its own gives."""
+    m = triager.model
+    assert m is not None
+    samples = model.training_samples(triager.vocab)[0]
+    texts = [s.text for s in samples[::7] if "。" in s.text or "\n" in s.text]
+    texts += [
+        FORM_QUESTION + UNSEEN_CRISIS,
+        "あ。い。う",
+        "？たすけて。",
+        "。。。",
+        "🙏 たすけて。 もう むり ",
+        "x" * 3 + "！" * 2 + "y",
+    ]
+    parts = 0
+    for text in texts:
+        norm = normalize(text).text
+        ms, lemmas = triager.tokens(norm)
+        grams = model.Grams.of(norm, lemmas)
+        feats = grams.features()
+        assert feats == model.features(norm, lemmas)
+        values = m.crisis_values(feats)
+        assert m.crisis_from(values) == m.crisis_probability(feats)
+        begins = [x.begin() for x in ms]
+        spans = model.sentences(norm)
+        for a, b in spans + [(x[0], y[1]) for x, y in pairwise(spans)]:
+            la, lb = bisect_left(begins, a), bisect_left(begins, b)
+            assert (model._first_at(ms, a), model._first_at(ms, b)) == (la, lb)
+            piece = grams.part(a, b, la, lb)
+            assert piece == model.features(norm[a:b], lemmas[la:lb]), (text, a, b)
+            assert m.crisis_probability(piece, values) == m.crisis_probability(piece)
+            parts += 1
+    assert parts > 500
 
 
 @pytest.mark.parametrize(
@@ -222,6 +262,36 @@ def test_training_files_in_a_subfolder_of_examples_count_too(tmp_path: Path) -> 
     assert [(p.file, p.line) for p in problems] == [(str(path), 2)]
 
 
+def test_a_model_cached_by_other_code_is_trained_again(
+    tmp_path: Path, sudachi_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache file whose model was pickled by another version of the code (the state laid out differently: an
+    upgrade half done, a cache folder shared between versions) never stops triage from loading: it is a miss, and
+    the model is trained again."""
+    shutil.copytree(KNOWLEDGE / "_common" / "triage", tmp_path / "_common" / "triage")
+    first = Triager.load(tmp_path, cache_dir=sudachi_cache)
+    assert first.model is not None
+    samples = model.training_samples(first.vocab)[0]
+    path = sudachi_cache / f"model-{model._cache_key(samples, first.analyzer.identity)}.pickle"
+    assert path.exists()
+    # the layout of an earlier version: the log-count ratios as a list of tuples, not an array
+    older: tuple[object, ...] = (
+        list(first.model.packed),
+        [],
+        [],
+        [(0.0,)],
+        first.model.bias,
+        first.model.bits,
+        None,
+    )
+    with monkeypatch.context() as patch:
+        patch.setattr(model.Model, "__getstate__", lambda self: older)
+        path.write_bytes(pickle.dumps(first.model))
+    again = Triager.load(tmp_path, cache_dir=sudachi_cache)
+    assert again.model is not None and again.model.ratios == first.model.ratios
+    assert again.triage(UNSEEN_CRISIS).contract_dict() == first.triage(UNSEEN_CRISIS).contract_dict()
+
+
 def test_a_trained_model_is_reused_only_for_the_same_examples(tmp_path: Path, sudachi_cache: Path) -> None:
     """A cold start reuses the model trained on the very same examples (training is most of the start-up); an edit
     of the examples trains a new one, so a reused model never lags behind the knowledge files."""
@@ -231,12 +301,15 @@ def test_a_trained_model_is_reused_only_for_the_same_examples(tmp_path: Path, su
     assert first.model is not None and len(cached) >= 1
     again = Triager.load(tmp_path, cache_dir=sudachi_cache)
     assert again.model is not None and again.model is not first.model  # read back, not the same object
-    assert again.model.table == first.model.table and again.model.bias == first.model.bias
+    assert again.model.ratios == first.model.ratios and again.model.bias == first.model.bias
+    assert list(again.model.packed) == list(first.model.packed)  # the training order, kept by the cache
+    assert again.model.packed == first.model.packed and again.model.crisis_packed == first.model.crisis_packed
+    assert again.model.crisis_cues == first.model.crisis_cues and again.model.bits == first.model.bits
     assert again.triage(UNSEEN_CRISIS).contract_dict() == first.triage(UNSEEN_CRISIS).contract_dict()
 
     path = tmp_path / "_common" / "triage" / "examples" / "situations.jsonl"
     extra = '{"text": "つかれた もう朝がこなければいい", "fields": ["狭間"], "crisis": true, "out_of_scope": false}\n'
     path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
     edited = Triager.load(tmp_path, cache_dir=sudachi_cache)
-    assert edited.model is not None and edited.model.table != first.model.table
+    assert edited.model is not None and edited.model.ratios != first.model.ratios
     assert len(sorted(sudachi_cache.glob("model-*.pickle"))) == len(cached) + 1
