@@ -12,7 +12,7 @@ For each threshold it prints crises caught and false alarms, pooled, for the who
 sentence scoring of ``model.crisis_part`` (a sentence or pair of adjacent sentences ≥ ``PART_THRESHOLD``), and the
 ranking quality (AUC). The rules are left out on purpose: they were tuned on these batches.
 
-Usage: ``.venv/bin/python benchmarks/triage_replay.py [--first 25] [--pack demo]``
+Usage: ``.venv/bin/python benchmarks/triage_replay.py [--first 25] [--pack demo] [--part 0.99,0.995]``
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import bisect
 import re
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,27 +54,37 @@ def auc(positives: list[float], negatives: list[float]) -> float:
     return won / max(1, len(positives) * len(negatives))
 
 
+def _caught(decided: list[tuple[bool, bool]]) -> str:
+    """Crises caught / false alarms among (is a crisis, raised) pairs."""
+    return f"{sum(c and y for c, y in decided)} / {sum(y and not c for c, y in decided)}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
         "--first", type=int, default=25, help="first blind batch to score (earlier ones only train)"
     )
     ap.add_argument("--pack", default="demo")
+    ap.add_argument(
+        "--part",
+        default=str(model.PART_THRESHOLD),
+        help="sentence-score thresholds to compare, comma-separated (default: the shipped one)",
+    )
     args = ap.parse_args()
+    parts = sorted(float(x) for x in args.part.split(","))
+    model.PART_THRESHOLD = parts[0]  # the best part at or above the lowest; each threshold is applied below
 
     started = time.perf_counter()
     triager = Triager.load(ROOT / "knowledge", args.pack)
     samples, problems = model.training_samples(triager.vocab)
     if problems:
         sys.exit(f"broken training files: {problems[0]}")
-    analyzer = triager.analyzer
-    parsed: dict[str, tuple[str, list[model.Morpheme], list[str], set[str]]] = {}
+    parsed: dict[str, tuple[str, Sequence[model.Morpheme], list[str], set[str]]] = {}
 
-    def parse(text: str) -> tuple[str, list[model.Morpheme], list[str], set[str]]:
-        if text not in parsed:
+    def parse(text: str) -> tuple[str, Sequence[model.Morpheme], list[str], set[str]]:
+        if text not in parsed:  # exactly as the engine reads a message
             norm = normalize(text).text
-            ms = [m for m in analyzer.morphemes(norm) if m.normalized_form() != " "] if norm else []
-            lemmas = [m.normalized_form() for m in ms]
+            ms, lemmas = triager.tokens(norm)
             parsed[text] = (norm, ms, lemmas, model.features(norm, lemmas))
         return parsed[text]
 
@@ -107,18 +118,13 @@ def main() -> None:
         f"AUC whole message {auc([w for c, w, _ in scored if c], [w for c, w, _ in scored if not c]):.4f}, "
         f"with sentences {auc([max(w, p) for c, w, p in scored if c], [max(w, p) for c, w, p in scored if not c]):.4f}"
     )
-    print(
-        "| crisis threshold | whole message: caught / false alarms | + sentences ≥ "
-        f"{model.PART_THRESHOLD}: caught / false alarms |"
-    )
-    print("|---|---|---|")
+    head = " | ".join(f"+ sentences ≥ {t}: caught / false alarms" for t in parts)
+    print(f"| crisis threshold | whole message: caught / false alarms | {head} |")
+    print("|---|---|" + "---|" * len(parts))
     for t in THRESHOLDS:
-        alone = [(c, w >= t) for c, w, _ in scored]
-        both = [(c, w >= t or p >= model.PART_THRESHOLD) for c, w, p in scored]
-        print(
-            f"| {t} | {sum(c and y for c, y in alone)} / {sum(y and not c for c, y in alone)} | "
-            f"{sum(c and y for c, y in both)} / {sum(y and not c for c, y in both)} |"
-        )
+        cells = [_caught([(c, w >= t) for c, w, _ in scored])]
+        cells += [_caught([(c, w >= t or p >= pt) for c, w, p in scored]) for pt in parts]
+        print(f"| {t} | " + " | ".join(cells) + " |")
     print(f"\n{time.perf_counter() - started:.0f} s")
 
 
