@@ -732,21 +732,25 @@ def featurizer(analyzer: Tokenizer) -> _Featurize:
 def for_vocabulary(vocab: Vocabulary, analyzer: Tokenizer, cache_dir: Path | None = None) -> Model | None:
     """The model trained on the knowledge files' examples; None when there are none (or they are broken:
     ``Triager.check`` reports them). With ``cache_dir``, a model trained earlier on the very same examples, by the
-    same code and dictionaries, is reused (training is most of a cold start: ≈ 0.8 s)."""
+    same code and dictionaries, is reused (training is most of a cold start: ≈ 0.8 s); the cache is named by the
+    example files' bytes, so a warm start does not even parse them."""
     # INTAKE_TRIAGE_MODEL=0: the rules alone (an A/B switch for benchmarks, a way out for an operator)
     if os.environ.get("INTAKE_TRIAGE_MODEL", "1") == "0":
         return None
+    identity = getattr(analyzer, "identity", None)
+    target = None
+    if cache_dir is not None and isinstance(identity, str):
+        target = cache_dir / f"model-{_cache_key(vocab, identity)}.pickle"
+        # stored only after the examples parsed without a problem: the same bytes parse the same way
+        cached = load_pickled(target, Model)
+        if cached is not None:
+            return cached
     samples, problems = training_samples(vocab)
     if problems or not samples:
         return None
-    identity = getattr(analyzer, "identity", None)
-    if cache_dir is None or not isinstance(identity, str):
-        return train_samples(samples, featurizer(analyzer))
-    target = cache_dir / f"model-{_cache_key(samples, identity)}.pickle"
-    cached = load_pickled(target, Model)
-    if cached is not None:
-        return cached
     trained = train_samples(samples, featurizer(analyzer))
+    if target is None:
+        return trained
     store_pickled(target, trained)
     # laid out in memory as every later start will load it (:meth:`Model.__getstate__`), not scattered by training
     return _relaid(trained)
@@ -758,17 +762,27 @@ def _relaid(trained: Model) -> Model:
     return copy
 
 
-def _cache_key(samples: Sequence[Sample], identity: str) -> str:
+def _cache_key(vocab: Vocabulary, identity: str) -> str:
     """Names a trained model by everything it depends on: this module and the normaliser (features, training,
-    thresholds), the Python version, the dictionaries (``identity``) and every sample's text and labels."""
+    thresholds, how example files are read), the Python version, the dictionaries (``identity``), the vocabulary's
+    own examples and the bytes of every example file (by its name within its triage folder)."""
     from triage import normalize
 
     key = hashlib.sha256(f"{sys.version}\n{identity}\n".encode())
     key.update(Path(__file__).read_bytes())
     key.update(Path(normalize.__file__).read_bytes())
-    for s in samples:
+    for ex in vocab.examples:
         key.update(
-            json.dumps([s.text, sorted(s.fields), s.crisis, s.out_of_scope], ensure_ascii=False).encode()
+            json.dumps(
+                [ex.text, sorted(map(str, ex.fields)), ex.crisis, ex.out_of_scope], ensure_ascii=False
+            ).encode()
         )
         key.update(b"\0")
+    for d in triage_dirs(vocab.files):
+        for path in example_files([d]):
+            key.update(f"\1{path.relative_to(d).as_posix()}\0".encode())
+            try:
+                key.update(path.read_bytes())
+            except OSError:  # unreadable: training reports it (and stores nothing)
+                key.update(b"\2")
     return key.hexdigest()[:24]

@@ -20,7 +20,7 @@ needs_hyperscan = pytest.mark.skipif(prefilter._hs is None, reason="hyperscan wh
 
 @pytest.fixture(scope="module")
 def patterns(triager: Triager) -> list[str]:
-    return [rx.pattern for rx, _gi in triager._patterns]
+    return [pat for pat, _gi in triager._patterns]
 
 
 def _assert_superset(pf: prefilter.Prefilter, patterns: list[str], texts: list[str]) -> int:
